@@ -1,0 +1,8 @@
+"""skfit: scikit-learn compatible gradient-descent estimators that show training."""
+
+from .history import History, Spike
+from .linear_model import GDClassifier, GDRegressor
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["GDClassifier", "GDRegressor", "History", "Spike", "__version__"]

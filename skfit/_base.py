@@ -1,0 +1,546 @@
+"""The scikit-learn face shared by every skfit estimator.
+
+:class:`BaseGD` validates hyperparameters and data, builds the training state and
+data for the engine, runs it, and turns its outcome into fitted attributes.
+:class:`GDRegressorBase` and :class:`GDClassifierBase` add target encoding and the
+prediction methods; the concrete estimators only choose the network's shape.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import label_binarize
+from sklearn.utils import check_random_state
+from sklearn.utils._tags import get_tags
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._engine import TrainingConfig, TrainingData, TrainingState, train
+from ._penalties import Penalty
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
+from .callbacks import EpochLogger, ProgressBar
+from .losses import check_loss
+from .optimizers import check_optimizer
+from .schedules import check_schedule
+
+#: The share held out for validation when early_stopping is on and
+#: validation_fraction is None.
+DEFAULT_VALIDATION_FRACTION = 0.1
+
+_L1_RATIOS = {"l2": 0.0, "l1": 1.0}
+_CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
+
+
+class BaseGD(BaseEstimator):
+    """Base class of skfit's estimators; not for direct use."""
+
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "optimizer": [StrOptions({"sgd", "adam"}), HasMethods(["init", "update"])],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "schedule": [StrOptions({"constant"}), callable],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "loss_threshold": [Interval(Real, None, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------ fitted state
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_state")
+
+    def _fitted_state(self, name):
+        try:
+            return self.__dict__["_state"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r} before it is fitted"
+            ) from None
+
+    @property
+    def history_(self):
+        """:class:`~skfit.History`: one record per epoch since initialisation."""
+        return self._fitted_state("history_").history
+
+    @property
+    def spikes_(self):
+        """list of :class:`~skfit.Spike`: the loss spikes seen since initialisation."""
+        return self._fitted_state("spikes_").spikes
+
+    @property
+    def t_(self):
+        """int: gradient updates applied since initialisation."""
+        return self._fitted_state("t_").t
+
+    @property
+    def n_epochs_(self):
+        """int: epochs run since initialisation, ``len(history_)``."""
+        return self._fitted_state("n_epochs_").n_epochs
+
+    @property
+    def n_iter_(self):
+        """int: the scikit-learn name of :attr:`n_epochs_`."""
+        return self._fitted_state("n_iter_").n_epochs
+
+    @property
+    def loss_curve_(self):
+        """list of float: the training loss per epoch (scikit-learn's MLP name)."""
+        return self.history_["loss"].tolist()
+
+    # -------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
+
+        Without ``warm_start`` the parameters start afresh; with it, training
+        continues from the current parameters and optimizer state and the new
+        epochs are appended to ``history_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; CSR matrices are used without densifying.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; None weighs all equally.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        saved = dict(self.__dict__)
+        state = self.__dict__.get("_state")
+        continuing = state is not None and (incremental or self.warm_start)
+        checkpoint = state.checkpoint() if continuing else None
+        try:
+            X, y, Y, sample_weight = self._validate_training_data(
+                X,
+                y,
+                sample_weight,
+                continuing=continuing,
+                incremental=incremental,
+                classes=classes,
+            )
+            if continuing:
+                self._check_continuation(state, Y)
+            else:
+                state = self._new_state(X.shape[1], Y.shape[1], X.dtype)
+            self._state = state
+            rng = check_random_state(self.random_state)
+            data = self._training_data(X, y, Y, sample_weight, rng, incremental)
+            outcome = train(state, data, self._training_config(rng, incremental), self)
+        except KeyboardInterrupt as interrupt:
+            outcome = getattr(interrupt, "outcome", None)
+            if outcome is None:  # interrupted before training began
+                self.__dict__.clear()
+                self.__dict__.update(saved)
+            else:
+                self._set_outcome(outcome)
+            raise
+        except Exception:
+            # Nothing is fitted half-way: a refused or failed call leaves the
+            # estimator as it was.
+            if checkpoint is not None:
+                state.rollback(checkpoint)
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        self._set_outcome(outcome)
+        return self
+
+    def _set_outcome(self, outcome):
+        self.stop_reason_ = outcome.stop_reason
+        self.converged_ = outcome.stop_reason in _CONVERGED_REASONS
+        self.best_epoch_ = outcome.best_epoch
+        self.best_loss_ = outcome.best_loss
+
+    def _validate_training_data(
+        self, X, y, sample_weight, *, continuing, incremental, classes
+    ):
+        is_regressor = get_tags(self).estimator_type == "regressor"
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=not continuing,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            multi_output=is_regressor,
+            y_numeric=is_regressor,
+        )
+        if continuing:
+            # Keep the dtype of the parameters that training continues from.
+            X = X.astype(self._state.network.dtype, copy=False)
+        Y = self._encode_targets(
+            y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        sample_weight = self._weigh_targets(y, sample_weight, X.dtype, incremental)
+        if sample_weight is not None and not sample_weight.sum() > 0:
+            raise ValueError("The sample weights sum to zero: there is nothing to fit.")
+        return X, y, Y, sample_weight
+
+    def _weigh_targets(self, y, sample_weight, dtype, incremental):
+        """Sample weights combined with any per-target weights (class_weight)."""
+        return sample_weight
+
+    def _new_state(self, n_features, n_outputs, dtype):
+        network = self._make_network(n_features, n_outputs)
+        network.initialize(dtype, check_random_state(self.random_state))
+        optimizer = check_optimizer(self.optimizer)
+        return TrainingState(
+            network=network,
+            optimizer=optimizer,
+            optimizer_state=optimizer.init(network.params),
+            schedule=check_schedule(self.schedule),
+        )
+
+    def _check_continuation(self, state, Y):
+        n_outputs = state.network.layer_sizes[-1]
+        if Y.shape[1] != n_outputs:
+            raise ValueError(
+                f"y has {Y.shape[1]} output columns, but {type(self).__name__} was "
+                f"fitted with {n_outputs}; fit without warm_start to start afresh."
+            )
+        expected = self._make_network(state.network.layer_sizes[0], n_outputs)
+        if expected.layer_sizes != state.network.layer_sizes:
+            raise ValueError(
+                f"The architecture changed from {state.network.layer_sizes} to "
+                f"{expected.layer_sizes}; fit without warm_start to start afresh."
+            )
+
+    def _training_data(self, X, y, Y, sample_weight, rng, incremental):
+        data = TrainingData(X=X, Y=Y, sample_weight=sample_weight)
+        fraction = self.validation_fraction
+        if self.early_stopping and fraction is None:
+            fraction = DEFAULT_VALIDATION_FRACTION
+        if incremental or fraction is None:
+            return data
+        train_rows, val_rows = train_test_split(
+            np.arange(X.shape[0]),
+            test_size=fraction,
+            random_state=rng,
+            stratify=self._stratify(y),
+        )
+        data.rows = np.sort(train_rows)
+        data.X_val = X[val_rows]
+        data.Y_val = Y[val_rows]
+        data.y_val = y[val_rows]
+        if sample_weight is not None:
+            data.sample_weight_val = sample_weight[val_rows]
+        data.score = self._score_raw
+        return data
+
+    def _stratify(self, y):
+        return None
+
+    def _training_config(self, rng, incremental):
+        penalty = self.penalty
+        l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
+        callbacks = list(self.callbacks or [])
+        if self.verbose == 1:
+            callbacks.append(ProgressBar())
+        elif self.verbose >= 2:
+            callbacks.append(EpochLogger())
+        return TrainingConfig(
+            loss=check_loss(self.loss),
+            penalty=Penalty(0.0 if penalty is None else self.alpha, l1_ratio),
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_epochs=1 if incremental else self.max_epochs,
+            tol=None if incremental else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            loss_threshold=None if incremental else self.loss_threshold,
+            early_stopping=self.early_stopping and not incremental,
+            shuffle=self.shuffle,
+            callbacks=callbacks,
+            random_state=rng,
+            warn_at_max_epochs=not incremental,
+        )
+
+    # ------------------------------------------------------------ prediction
+    def _raw(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
+        )
+        network = self._state.network
+        return network.predict_raw(X.astype(network.dtype, copy=False))
+
+    def _score_raw(self, raw, y, sample_weight):
+        """The estimator's ``score`` computed from raw outputs."""
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class GDRegressorBase(RegressorMixin, BaseGD):
+    """Regression face: numeric targets, one or several outputs."""
+
+    _parameter_constraints = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions({"squared_error"}), HasMethods(["loss", "gradient"])],
+    }
+
+    def _encode_targets(self, y, dtype, *, reset, incremental, classes):
+        Y = np.asarray(y, dtype=dtype)
+        return Y.reshape(-1, 1) if Y.ndim == 1 else Y
+
+    def _predictions_from_raw(self, raw):
+        predictions = check_loss(self.loss).inverse_link(raw)
+        return predictions[:, 0] if predictions.shape[1] == 1 else predictions
+
+    def _score_raw(self, raw, y, sample_weight):
+        return r2_score(y, self._predictions_from_raw(raw), sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predict targets for ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions; one column per output of a multi-output fit.
+        """
+        return self._predictions_from_raw(self._raw(X))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current parameters.
+
+        No validation share, tolerance or early stopping applies; the first call
+        initialises the parameters.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class GDClassifierBase(ClassifierMixin, BaseGD):
+    """Classification face: label encoding, class weights, probabilities."""
+
+    _parameter_constraints = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions({"log_loss"}), HasMethods(["loss", "gradient"])],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def _encode_targets(self, y, dtype, *, reset, incremental, classes):
+        check_classification_targets(y)
+        if type_of_target(y) not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary and multiclass targets, "
+                f"got {type_of_target(y)!r}."
+            )
+        if reset:
+            if classes is None and incremental:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: "
+                    "the list of every class that y may contain."
+                )
+            found = np.unique(y if classes is None else classes)
+            if found.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, "
+                    f"but the data contains only one class: {found[0]!r}."
+                )
+            self.classes_ = found
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(classes)} differs from the classes of the first "
+                f"call, {self.classes_}."
+            )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown} that are not among the classes "
+                f"{self.classes_} the estimator was fitted with."
+            )
+        return label_binarize(y, classes=self.classes_).astype(dtype)
+
+    def _weigh_targets(self, y, sample_weight, dtype, incremental):
+        if self.class_weight is None:
+            weights = sample_weight
+        else:
+            if self.class_weight == "balanced" and incremental:
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit: the "
+                    "class frequencies of one batch are not those of the data. Pass "
+                    "a dict computed with sklearn.utils.compute_class_weight instead."
+                )
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y
+            )
+            class_weights = per_class[np.searchsorted(self.classes_, y)].astype(dtype)
+            weights = (
+                class_weights
+                if sample_weight is None
+                else (sample_weight * class_weights)
+            )
+        if weights is not None:
+            weighted = np.unique(y[weights > 0])
+            if weighted.shape[0] < 2 and not incremental:
+                raise ValueError(
+                    "Only one class has a non-zero sample weight; a classifier "
+                    "needs samples of at least 2 classes to train."
+                )
+        return weights
+
+    def _stratify(self, y):
+        return y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current parameters.
+
+        No validation share, tolerance or early stopping applies; the first call
+        initialises the parameters and must name every class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class ``y`` may contain over all calls; required on the first.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _labels_from_raw(self, raw):
+        if raw.shape[1] == 1:
+            return self.classes_[(raw[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(raw, axis=1)]
+
+    def _score_raw(self, raw, y, sample_weight):
+        return accuracy_score(
+            y, self._labels_from_raw(raw), sample_weight=sample_weight
+        )
+
+    def decision_function(self, X):
+        """Raw scores: the logit of the positive class, or one column per class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        raw = self._raw(X)
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def predict(self, X):
+        """Predict class labels for ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self._labels_from_raw(self._raw(X))
+
+    def _has_probabilities(self):
+        return check_loss(self.loss).has_probabilities
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X):
+        """Class probabilities, one column per class in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        proba = check_loss(self.loss).inverse_link(self._raw(X))
+        if proba.shape[1] == 1:
+            return np.hstack([1 - proba, proba])
+        return proba
+
+    @available_if(_has_probabilities)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))

@@ -1,0 +1,426 @@
+"""The one training loop shared by every skfit estimator.
+
+An epoch walks the training rows in batches. For each batch the engine runs the
+model's forward pass, the loss and its gradient, the backward pass and the
+penalty, checks the batch, and applies the optimizer's step. After each epoch it
+records the history, asks the callbacks, and decides whether a stopping rule fired.
+"""
+
+import copy
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_batches
+
+from .history import History, Spike
+
+__all__ = ["TrainingConfig", "TrainingData", "TrainingState", "train"]
+
+#: An epoch loss above this multiple of the best epoch loss of the fit (and above
+#: the loss of its first epoch) counts towards divergence...
+DIVERGENCE_FACTOR = 10.0
+#: ...and this many such epochs in a row are divergence.
+DIVERGENCE_PATIENCE = 3
+#: How much smaller a learning rate the divergence warning suggests.
+DIVERGENCE_RATE_DIVISOR = 10.0
+#: At most this many row numbers are kept per spike record...
+SPIKE_INDEX_CAP = 1024
+#: ...and at most this many spike records per fit (all are counted in the history).
+SPIKE_RECORD_CAP = 1000
+
+
+@dataclass
+class TrainingState:
+    """What persists between ``fit`` and ``partial_fit`` calls: parameters,
+    optimizer and schedule state, counters and records."""
+
+    network: object
+    optimizer: object
+    optimizer_state: dict
+    schedule: object
+    history: History = field(default_factory=History)
+    spikes: list = field(default_factory=list)
+    t: int = 0
+
+    @property
+    def n_epochs(self):
+        return len(self.history)
+
+    def snapshot(self):
+        """Copies of the parameters and the optimizer state."""
+        return (
+            [p.copy() for p in self.network.params],
+            copy.deepcopy(self.optimizer_state),
+        )
+
+    def restore(self, snapshot):
+        params, optimizer_state = snapshot
+        for current, saved in zip(self.network.params, params, strict=True):
+            np.copyto(current, saved)
+        self.optimizer_state = copy.deepcopy(optimizer_state)
+
+    def checkpoint(self):
+        """Everything needed to undo a whole call: see :meth:`rollback`."""
+        return (
+            self.snapshot(),
+            copy.deepcopy(self.schedule),
+            len(self.history),
+            len(self.spikes),
+            self.t,
+        )
+
+    def rollback(self, checkpoint):
+        snapshot, self.schedule, n_epochs, n_spikes, self.t = checkpoint
+        self.restore(snapshot)
+        self.history.truncate(n_epochs)
+        del self.spikes[n_spikes:]
+
+
+@dataclass
+class TrainingData:
+    """The data of one call: the training rows and an optional validation share.
+
+    ``X`` is the array passed by the user; ``rows`` (None for all) are the positions
+    of the training rows in it, so no copy of ``X`` is made for a split. ``Y`` and
+    ``sample_weight`` are indexed like ``X``. ``score(raw, y, sample_weight)`` returns
+    the estimator's score from the validation rows' raw outputs.
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    X_val: object = None
+    Y_val: np.ndarray | None = None
+    sample_weight_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    score: object = None
+
+    @property
+    def n_train(self):
+        return self.X.shape[0] if self.rows is None else len(self.rows)
+
+
+@dataclass
+class TrainingConfig:
+    """The hyperparameters the loop reads, resolved by the estimator."""
+
+    loss: object
+    penalty: object
+    learning_rate: float
+    batch_size: int | None
+    max_epochs: int
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    loss_threshold: float | None = None
+    early_stopping: bool = False
+    shuffle: bool = True
+    callbacks: list = field(default_factory=list)
+    random_state: object = None
+    warn_at_max_epochs: bool = True
+
+
+@dataclass
+class TrainingOutcome:
+    stop_reason: str
+    best_epoch: int
+    best_loss: float
+
+
+def train(state, data, config, estimator):
+    """Train ``state`` on ``data`` and return a :class:`TrainingOutcome`.
+
+    ``estimator`` is handed to the callbacks. A ``KeyboardInterrupt`` keeps
+    everything done so far: the partial epoch is recorded, the outcome is
+    attached to the exception as ``outcome`` and the interrupt is raised again.
+    """
+    return _Loop(state, data, config, estimator).run()
+
+
+class _Loop:
+    def __init__(self, state, data, config, estimator):
+        self.state = state
+        self.data = data
+        self.config = config
+        self.estimator = estimator
+        n = data.n_train
+        batch_size = n if config.batch_size is None else min(config.batch_size, n)
+        self.batches = list(gen_batches(n, batch_size))
+        self.workspace = state.network.allocate(batch_size)
+        self.row_buffer = (
+            np.empty((batch_size, data.X.shape[1]), dtype=state.network.dtype)
+            if isinstance(data.X, np.ndarray)
+            else None
+        )
+        sw = data.sample_weight
+        self.mean_weight = (
+            1.0
+            if sw is None
+            else float(sw.mean() if data.rows is None else sw[data.rows].mean())
+        )
+        self.n_coefs = state.network.n_layers
+        self.spikes_in_call = 0
+
+    # ------------------------------------------------------------------ epochs
+    def run(self):
+        config, state = self.config, self.state
+        schedule_start = getattr(state.schedule, "start", None)
+        if schedule_start is not None:
+            schedule_start(config.max_epochs * len(self.batches))
+        monitor_validation = config.early_stopping and self.data.X_val is not None
+        best = math.inf  # the monitored loss: validation loss or training loss
+        best_snapshot = state.snapshot()
+        best_epoch = state.n_epochs
+        best_for_tol = best_val_for_tol = math.inf
+        no_improvement = no_val_improvement = above = 0
+        first_loss = None
+        best_train = math.inf
+        reason = "max_epochs"
+        for callback in config.callbacks:
+            callback.on_train_begin(self.estimator)
+        try:
+            for _ in range(config.max_epochs):
+                record, interrupted = self.run_epoch(state.n_epochs + 1)
+                loss = record["loss"]
+                monitored = record["val_loss"] if monitor_validation else loss
+                if monitored < best:
+                    best, best_epoch = monitored, record["epoch"]
+                    best_snapshot = state.snapshot()
+                if interrupted:
+                    reason = "interrupted"
+                    break
+                first_loss = loss if first_loss is None else first_loss
+                best_train = min(best_train, loss)
+                above = (
+                    above + 1
+                    if loss > DIVERGENCE_FACTOR * best_train and (loss > first_loss)
+                    else 0
+                )
+                callback_stop = False
+                for callback in config.callbacks:
+                    callback_stop |= bool(callback.on_epoch_end(self.estimator, record))
+                epoch_end = getattr(state.schedule, "epoch_end", None)
+                if epoch_end is not None:
+                    epoch_end(monitored)
+
+                if config.tol is not None:
+                    no_improvement = (
+                        no_improvement + 1 if loss > best_for_tol - config.tol else 0
+                    )
+                    best_for_tol = min(best_for_tol, loss)
+                if monitor_validation:
+                    tol = config.tol or 0.0
+                    val = record["val_loss"]
+                    no_val_improvement = (
+                        no_val_improvement + 1 if val > best_val_for_tol - tol else 0
+                    )
+                    best_val_for_tol = min(best_val_for_tol, val)
+
+                if not math.isfinite(loss) or above >= DIVERGENCE_PATIENCE:
+                    reason = "diverged"
+                elif callback_stop:
+                    reason = "callback"
+                elif (
+                    config.loss_threshold is not None and loss <= config.loss_threshold
+                ):
+                    reason = "loss_threshold"
+                elif (
+                    monitor_validation and no_val_improvement >= config.n_iter_no_change
+                ):
+                    reason = "early_stopping"
+                elif (
+                    config.tol is not None and no_improvement >= config.n_iter_no_change
+                ):
+                    reason = "tol"
+                else:
+                    continue
+                break
+        except KeyboardInterrupt as interrupt:
+            interrupt.outcome = TrainingOutcome("interrupted", best_epoch, best)
+            raise
+        finally:
+            for callback in config.callbacks:
+                callback.on_train_end(self.estimator)
+
+        if reason in ("diverged", "early_stopping"):
+            state.restore(best_snapshot)
+        if reason == "diverged":
+            self.warn_divergence()
+        elif reason == "max_epochs" and config.warn_at_max_epochs:
+            warnings.warn(
+                f"Maximum number of epochs ({config.max_epochs}) reached and the "
+                "optimization has not converged yet; raise max_epochs or "
+                "learning_rate, or loosen tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        outcome = TrainingOutcome(reason, best_epoch, best)
+        if reason == "interrupted":
+            interrupt = KeyboardInterrupt()
+            interrupt.outcome = outcome
+            raise interrupt
+        return outcome
+
+    def warn_divergence(self):
+        rate = self.config.learning_rate
+        suggestion = rate / DIVERGENCE_RATE_DIVISOR
+        warnings.warn(
+            f"Training diverged (the loss became non-finite or exploded) with "
+            f"learning_rate={rate:g}, which is likely too large: try "
+            f"learning_rate={suggestion:g}, and scale the features (for example "
+            "with StandardScaler). The best parameters seen were restored.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    def order(self, rng):
+        """Row numbers of the training rows in this epoch's order (None: 0..n-1)."""
+        rows = self.data.rows
+        if not self.config.shuffle:
+            return rows
+        permutation = rng.permutation(self.data.n_train)
+        return permutation if rows is None else rows[permutation]
+
+    # ------------------------------------------------------------------ batches
+    def run_epoch(self, epoch):
+        """Train one epoch; return its history record and whether it was interrupted."""
+        state, data, config = self.state, self.data, self.config
+        network, loss_fn, penalty = state.network, self.config.loss, config.penalty
+        params, coefs = network.params, network.coefs
+        X, Y, sw = data.X, data.Y, data.sample_weight
+        callbacks = config.callbacks
+        order = self.order(config.random_state)
+        n_batches = len(self.batches)
+        batch_losses = np.empty(n_batches, dtype=np.float32)
+        batch_weights = np.empty(n_batches)
+        grad_norms = np.empty(n_batches)
+        rate = config.learning_rate * state.schedule(state.t)
+        n_spikes = done = 0
+        start_time = time.perf_counter()
+        try:
+            for b, batch in enumerate(self.batches):
+                rows = batch if order is None else order[batch]
+                Xb = self.take_rows(X, rows)
+                raw = network.forward(Xb, self.workspace)
+                losses, grad_raw = loss_fn.loss_gradient(Y[rows], raw)
+                m = raw.shape[0]
+                if sw is None:
+                    weight = float(m)
+                    data_loss = float(losses.mean())
+                    grad_raw *= 1.0 / m
+                else:
+                    swb = sw[rows]
+                    weight = float(swb.sum())
+                    data_loss = float(swb @ losses) / weight if weight > 0 else 0.0
+                    grad_raw *= (swb / (m * self.mean_weight))[:, np.newaxis]
+                # The batch's share of the objective's weight; 1 for equal weights.
+                scale = weight / (m * self.mean_weight)
+                objective = data_loss + penalty.value(coefs)
+                grads = network.backward(Xb, grad_raw, self.workspace)
+                penalty.add_gradient(coefs, grads[0::2], scale)
+                grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+                skipped = not (math.isfinite(objective) and math.isfinite(grad_norm))
+                if skipped:
+                    n_spikes += 1
+                    self.record_spike(epoch, b, objective, rows, m)
+                else:
+                    rate = config.learning_rate * state.schedule(state.t)
+                    steps, state.optimizer_state = state.optimizer.update(
+                        grads, state.optimizer_state, rate
+                    )
+                    for param, step in zip(params, steps, strict=True):
+                        param += step
+                    penalty.proximal_step(coefs, rate, scale)
+                    state.t += 1
+                batch_losses[b] = objective
+                batch_weights[b] = weight
+                grad_norms[b] = grad_norm
+                done = b + 1
+                if callbacks:
+                    batch_record = {
+                        "epoch": epoch,
+                        "batch": b,
+                        "loss": objective,
+                        "n_samples": m,
+                        "skipped": skipped,
+                    }
+                    for callback in callbacks:
+                        callback.on_batch_end(self.estimator, batch_record)
+        except KeyboardInterrupt:
+            interrupted = True
+        else:
+            interrupted = False
+        record = self.epoch_record(
+            epoch,
+            batch_losses[:done],
+            batch_weights[:done],
+            grad_norms[:done],
+            rate,
+            time.perf_counter() - start_time,
+            n_spikes,
+        )
+        state.history.append(record, batch_losses[:done].copy())
+        return record, interrupted
+
+    def take_rows(self, X, rows):
+        if isinstance(rows, slice):
+            return X[rows]
+        if self.row_buffer is not None:
+            return np.take(X, rows, axis=0, out=self.row_buffer[: len(rows)])
+        return X[rows]
+
+    def record_spike(self, epoch, batch, objective, rows, n_samples):
+        self.spikes_in_call += 1
+        if self.spikes_in_call > SPIKE_RECORD_CAP:
+            return
+        # A slice only occurs when the batches walk X in order, so its positions are
+        # the row numbers in X.
+        indices = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+        self.state.spikes.append(
+            Spike(
+                epoch=epoch,
+                batch=batch,
+                loss=float(objective),
+                baseline=math.nan,
+                ratio=math.inf,
+                sample_indices=np.asarray(indices[:SPIKE_INDEX_CAP], dtype=np.int64),
+                n_samples=n_samples,
+            )
+        )
+
+    def epoch_record(
+        self, epoch, losses, weights, grad_norms, rate, duration, n_spikes
+    ):
+        finite = np.isfinite(losses)
+        total_weight = weights[finite].sum()
+        loss = (
+            float(weights[finite] @ losses[finite]) / total_weight
+            if total_weight > 0
+            else math.nan
+        )
+        val_loss = val_score = math.nan
+        if self.data.X_val is not None:
+            val_loss, val_score = self.validate()
+        return {
+            "epoch": epoch,
+            "loss": loss,
+            "val_loss": val_loss,
+            "val_score": val_score,
+            "learning_rate": float(rate),
+            "grad_norm": float(grad_norms[finite].mean()) if finite.any() else math.nan,
+            "duration": duration,
+            "n_spikes": n_spikes,
+        }
+
+    def validate(self):
+        """The objective and the score of the end-of-epoch parameters on validation."""
+        data, network = self.data, self.state.network
+        raw = network.predict_raw(data.X_val)
+        losses = self.config.loss.loss(data.Y_val, raw)
+        data_loss = float(np.average(losses, weights=data.sample_weight_val))
+        loss = data_loss + self.config.penalty.value(network.coefs)
+        return loss, float(data.score(raw, data.y_val, data.sample_weight_val))

@@ -1,0 +1,221 @@
+"""Parameter sets with a forward and a backward pass.
+
+A :class:`Network` is a stack of dense layers; with no hidden layer it is a linear
+model, ``raw = X @ W + b``. The engine trains every estimator through the same three
+calls: ``allocate`` (working buffers for a batch size, owned by the engine),
+``forward`` and ``backward``.
+"""
+
+import numpy as np
+from scipy.special import erf
+from sklearn.utils.extmath import safe_sparse_dot
+
+__all__ = ["ACTIVATIONS", "Network"]
+
+_SQRT_HALF = np.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _relu(z, out):
+    return np.maximum(z, 0, out=out)
+
+
+def _relu_derivative(z, a, delta):
+    delta[z <= 0] = 0
+
+
+def _tanh(z, out):
+    return np.tanh(z, out=out)
+
+
+def _tanh_derivative(z, a, delta):
+    delta *= 1 - a * a
+
+
+def _logistic(z, out):
+    # 0.5 * (1 + tanh(z / 2)) is the sigmoid without overflow in exp.
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
+
+
+def _logistic_derivative(z, a, delta):
+    delta *= a * (1 - a)
+
+
+def _identity(z, out):
+    np.copyto(out, z)
+    return out
+
+
+def _identity_derivative(z, a, delta):
+    pass
+
+
+def _gelu(z, out):
+    # The exact GELU, z * Phi(z), with Phi the standard normal distribution function.
+    np.multiply(z, _SQRT_HALF, out=out)
+    erf(out, out=out)
+    out += 1
+    out *= 0.5
+    out *= z
+    return out
+
+
+def _gelu_derivative(z, a, delta):
+    cdf = 0.5 * (1 + erf(z * _SQRT_HALF))
+    delta *= cdf + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+
+
+#: name -> (activation(z, out), derivative(z, a, delta) multiplying delta in place)
+ACTIVATIONS = {
+    "relu": (_relu, _relu_derivative),
+    "tanh": (_tanh, _tanh_derivative),
+    "logistic": (_logistic, _logistic_derivative),
+    "identity": (_identity, _identity_derivative),
+    "gelu": (_gelu, _gelu_derivative),
+}
+
+
+class _Workspace:
+    """Buffers for one batch size: pre-activations, activations, deltas, gradients."""
+
+    def __init__(self, network, n_rows, dtype):
+        hidden = network.layer_sizes[1:-1]
+        self.pre = [np.empty((n_rows, h), dtype=dtype) for h in hidden]
+        self.act = [np.empty((n_rows, h), dtype=dtype) for h in hidden]
+        self.delta = [np.empty((n_rows, h), dtype=dtype) for h in hidden]
+        self.raw = np.empty((n_rows, network.layer_sizes[-1]), dtype=dtype)
+        self.grads = [np.empty_like(p) for p in network.params]
+
+
+class Network:
+    """A dense feed-forward network; with no hidden layer, a linear model.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Inputs, hidden layer widths, outputs: ``(n_features, n_outputs)`` is linear.
+    activation : str, default="relu"
+        The hidden layers' activation, a key of :data:`ACTIVATIONS`.
+    fit_intercept : bool, default=True
+        Whether the output layer has a bias (hidden layers always have one).
+
+    Attributes
+    ----------
+    coefs : list of ndarray
+        Weight matrices, ``coefs[i]`` of shape ``(layer_sizes[i], layer_sizes[i+1])``.
+    intercepts : list of ndarray
+        Bias vectors, ``intercepts[i]`` of shape ``(layer_sizes[i+1],)``.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", fit_intercept=True):
+        self.layer_sizes = tuple(int(s) for s in layer_sizes)
+        self.activation = activation
+        self.fit_intercept = fit_intercept
+        self.coefs = []
+        self.intercepts = []
+
+    @property
+    def n_layers(self):
+        return len(self.layer_sizes) - 1
+
+    @property
+    def params(self):
+        """All parameter arrays, ``[W0, b0, W1, b1, ...]``."""
+        params = []
+        for coef, intercept in zip(self.coefs, self.intercepts, strict=True):
+            params += [coef, intercept]
+        return params
+
+    @property
+    def dtype(self):
+        return self.coefs[0].dtype
+
+    def initialize(self, dtype, random_state):
+        """Draw fresh parameters.
+
+        A linear model starts at zero, as scikit-learn's SGD does (its objective
+        is convex, so the start does not matter). Hidden layers need broken symmetry:
+        weights are uniform in ``+-sqrt(factor / (fan_in + fan_out))`` (Glorot),
+        with ``factor`` 6 for tanh, identity and gelu, 2 for logistic, and 12 for relu
+        (the He scale); biases start at zero.
+        """
+        self.coefs, self.intercepts = [], []
+        factor = {"logistic": 2.0, "relu": 12.0}.get(self.activation, 6.0)
+        sizes = self.layer_sizes
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            if self.n_layers == 1:
+                coef = np.zeros((fan_in, fan_out), dtype=dtype)
+            else:
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
+            self.coefs.append(np.ascontiguousarray(coef, dtype=dtype))
+            self.intercepts.append(np.zeros(fan_out, dtype=dtype))
+        return self
+
+    def allocate(self, n_rows):
+        """Working buffers for batches of up to ``n_rows`` rows."""
+        return _Workspace(self, n_rows, self.dtype)
+
+    def forward(self, X, workspace):
+        """Raw outputs for the rows of ``X``, a view into ``workspace``."""
+        n = X.shape[0]
+        activate = ACTIVATIONS[self.activation][0]
+        inputs = X
+        for layer in range(self.n_layers - 1):
+            pre = workspace.pre[layer][:n]
+            _dot(inputs, self.coefs[layer], pre)
+            pre += self.intercepts[layer]
+            inputs = activate(pre, workspace.act[layer][:n])
+        raw = workspace.raw[:n]
+        _dot(inputs, self.coefs[-1], raw)
+        if self.fit_intercept:
+            raw += self.intercepts[-1]
+        return raw
+
+    def backward(self, X, grad_raw, workspace):
+        """Gradients of ``sum(grad_raw * raw)`` with respect to every parameter.
+
+        ``grad_raw`` is the derivative of the batch objective with respect to the raw
+        outputs of the last ``forward`` call on the same ``X``. Returns the gradient
+        arrays in the order of :attr:`params`, views into ``workspace``.
+        """
+        n = X.shape[0]
+        derivative = ACTIVATIONS[self.activation][1]
+        grads = workspace.grads
+        delta = grad_raw
+        for layer in range(self.n_layers - 1, -1, -1):
+            inputs = X if layer == 0 else workspace.act[layer - 1][:n]
+            _dot(inputs.T, delta, grads[2 * layer])
+            if layer == self.n_layers - 1 and not self.fit_intercept:
+                grads[2 * layer + 1].fill(0)
+            else:
+                np.sum(delta, axis=0, out=grads[2 * layer + 1])
+            if layer > 0:
+                previous = workspace.delta[layer - 1][:n]
+                np.dot(delta, self.coefs[layer].T, out=previous)
+                derivative(
+                    workspace.pre[layer - 1][:n], workspace.act[layer - 1][:n], previous
+                )
+                delta = previous
+        return grads
+
+    def predict_raw(self, X, batch_size=4096):
+        """Raw outputs for all rows of ``X``, in blocks to bound the memory used."""
+        out = np.empty((X.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
+        workspace = self.allocate(min(batch_size, max(X.shape[0], 1)))
+        for start in range(0, X.shape[0], batch_size):
+            stop = min(start + batch_size, X.shape[0])
+            out[start:stop] = self.forward(X[start:stop], workspace)
+        return out
+
+
+def _dot(a, b, out):
+    """``a @ b`` into ``out``, for dense or sparse ``a``."""
+    if isinstance(a, np.ndarray):
+        np.dot(a, b, out=out)
+    else:
+        out[...] = safe_sparse_dot(a, b, dense_output=True)

@@ -1,0 +1,119 @@
+"""Callbacks: code that runs at fixed points of training.
+
+The engine calls, in this order: ``on_train_begin(estimator)``; for each epoch,
+``on_batch_end(estimator, batch_record)`` after each batch (a dict: epoch,
+batch, loss, n_samples, and skipped, whether the update was withheld) and then
+``on_epoch_end(estimator, record)``; finally ``on_train_end(estimator)``, also when
+training fails. ``on_epoch_end`` may return True to stop training, which sets
+``stop_reason_ = 'callback'``. Callbacks observe and stop; they do not change
+hyperparameters (a learning rate that changes during training is a schedule).
+
+Callbacks are scikit-learn style objects: their settings are ``__init__`` arguments,
+so ``clone`` gives every search candidate its own copy and a search can tune them.
+"""
+
+import sys
+
+from sklearn.base import BaseEstimator
+
+__all__ = ["Callback", "EpochLogger", "ProgressBar"]
+
+
+class Callback(BaseEstimator):
+    """Base class with no-op hooks; override the ones you need.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skfit import GDRegressor
+    >>> from skfit.callbacks import Callback
+    >>> class StopAtEpoch(Callback):
+    ...     def __init__(self, epoch=3):
+    ...         self.epoch = epoch
+    ...     def on_epoch_end(self, estimator, record):
+    ...         return record["epoch"] >= self.epoch
+    >>> X, y = make_regression(n_samples=40, n_features=2, random_state=0)
+    >>> est = GDRegressor(callbacks=[StopAtEpoch()]).fit(X, y)
+    >>> est.stop_reason_, est.n_epochs_
+    ('callback', 3)
+    """
+
+    def on_train_begin(self, estimator):
+        """Called once before the first epoch of a ``fit`` or ``partial_fit``."""
+
+    def on_batch_end(self, estimator, batch_record):
+        """Called after each batch with its record (see the module docstring)."""
+
+    def on_epoch_end(self, estimator, record):
+        """Called after each epoch with its history record; return True to stop."""
+
+    def on_train_end(self, estimator):
+        """Called once when training ends, however it ends."""
+
+
+def _format_record(record):
+    parts = [f"epoch {record['epoch']:>4d}", f"loss {record['loss']:.6g}"]
+    if record["val_loss"] == record["val_loss"]:  # not NaN
+        parts.append(f"val_loss {record['val_loss']:.6g}")
+        parts.append(f"val_score {record['val_score']:.4f}")
+    parts.append(f"lr {record['learning_rate']:.3g}")
+    parts.append(f"{record['duration'] * 1000:.1f} ms")
+    return " | ".join(parts)
+
+
+class EpochLogger(Callback):
+    """Print one line per epoch to standard output (what ``verbose=2`` uses).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skfit import GDRegressor
+    >>> from skfit.callbacks import EpochLogger
+    >>> X, y = make_regression(n_samples=40, n_features=2, random_state=0)
+    >>> est = GDRegressor(max_epochs=2, tol=None, callbacks=[EpochLogger()])
+    >>> est.fit(X, y)  # doctest: +ELLIPSIS
+    epoch    1 | loss ... | lr 0.01 | ... ms
+    epoch    2 | loss ... | lr 0.01 | ... ms
+    GDRegressor(...)
+    """
+
+    def on_epoch_end(self, estimator, record):
+        print(_format_record(record), file=sys.stdout, flush=True)
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over epochs, showing the loss (``verbose=1`` uses it).
+
+    ``tqdm.auto`` picks a notebook widget inside Jupyter and a text bar elsewhere.
+    The bar is closed when training ends, also when it fails, and is not kept on
+    the callback afterwards, so the estimator stays picklable.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skfit import GDRegressor
+    >>> from skfit.callbacks import ProgressBar
+    >>> X, y = make_regression(n_samples=40, n_features=2, random_state=0)
+    >>> est = GDRegressor(max_epochs=3, callbacks=[ProgressBar()]).fit(X, y)
+    """
+
+    def on_train_begin(self, estimator):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            raise ImportError(
+                'ProgressBar requires tqdm: pip install "skfit[progress]"'
+            ) from exc
+        self._bar = tqdm(total=estimator.max_epochs, unit="epoch", leave=False)
+
+    def on_epoch_end(self, estimator, record):
+        postfix = {"loss": f"{record['loss']:.4g}"}
+        if record["val_loss"] == record["val_loss"]:
+            postfix["val_loss"] = f"{record['val_loss']:.4g}"
+        self._bar.set_postfix(postfix, refresh=False)
+        self._bar.update(1)
+
+    def on_train_end(self, estimator):
+        bar = self.__dict__.pop("_bar", None)
+        if bar is not None:
+            bar.close()

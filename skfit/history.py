@@ -1,0 +1,144 @@
+"""Training records: :class:`History` (one record per epoch) and :class:`Spike`."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["History", "Spike"]
+
+#: The per-epoch keys of every record, in column order.
+EPOCH_KEYS = (
+    "epoch",
+    "loss",
+    "val_loss",
+    "val_score",
+    "learning_rate",
+    "grad_norm",
+    "duration",
+    "n_spikes",
+)
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A batch whose loss jumped far above the recent batch losses.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch (counting from 1) the batch belongs to.
+    batch : int
+        The position of the batch in its epoch, counting from 0.
+    loss : float
+        The batch objective.
+    baseline : float
+        The running baseline of recent batch losses it was compared with (NaN
+        when the detector had no baseline yet, as for a non-finite first loss).
+    ratio : float
+        ``loss / baseline``.
+    sample_indices : ndarray of int
+        Row numbers, in the ``X`` passed to ``fit`` or ``partial_fit``, of the samples
+        in the batch; at most a capped number are kept (see ``n_samples``).
+    n_samples : int
+        The number of samples in the batch.
+    """
+
+    epoch: int
+    batch: int
+    loss: float
+    baseline: float
+    ratio: float
+    sample_indices: np.ndarray = field(repr=False)
+    n_samples: int = 0
+
+
+class History:
+    """The per-epoch record of a training run.
+
+    Index it by a key to get a column (``history["loss"]`` is a float ndarray of
+    the training loss per epoch) or by an integer to get one epoch's record as a
+    dict. Keys: ``"epoch"`` (counting from 1), ``"loss"``, ``"val_loss"``,
+    ``"val_score"`` (NaN without a validation share), ``"learning_rate"``,
+    ``"grad_norm"`` (mean over the epoch's batches of the gradient's Euclidean
+    norm), ``"duration"`` (seconds) and ``"n_spikes"``.
+
+    Attributes
+    ----------
+    batch_loss : ndarray of float32
+        The objective of every batch, in training order.
+    batch_epoch : ndarray of int
+        The epoch each entry of ``batch_loss`` belongs to.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skfit import GDRegressor
+    >>> X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    >>> history = GDRegressor(max_epochs=5, tol=None).fit(X, y).history_
+    >>> len(history), history["epoch"]
+    (5, array([1, 2, 3, 4, 5]))
+    """
+
+    def __init__(self):
+        self._records = []
+        self._batch_losses = []
+
+    def append(self, record, batch_losses):
+        """Add one epoch's record and the float32 array of its batch losses."""
+        self._records.append(record)
+        self._batch_losses.append(batch_losses)
+
+    def truncate(self, n_epochs):
+        """Forget every epoch after the first ``n_epochs``."""
+        del self._records[n_epochs:]
+        del self._batch_losses[n_epochs:]
+
+    def __len__(self):
+        return len(self._records)
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in EPOCH_KEYS:
+                raise KeyError(f"{key!r} is not a History key; keys are {EPOCH_KEYS}")
+            dtype = int if key in ("epoch", "n_spikes") else float
+            return np.array([record[key] for record in self._records], dtype=dtype)
+        return self._records[key]
+
+    def keys(self):
+        """The per-epoch keys, in column order."""
+        return EPOCH_KEYS
+
+    @property
+    def batch_loss(self):
+        if not self._batch_losses:
+            return np.empty(0, dtype=np.float32)
+        return np.concatenate(self._batch_losses)
+
+    @property
+    def batch_epoch(self):
+        return np.repeat(self["epoch"], [len(b) for b in self._batch_losses])
+
+    def to_frame(self):
+        """The history as a pandas DataFrame, one row per epoch.
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is a dev dependency
+            raise ImportError(
+                "History.to_frame requires pandas: pip install pandas"
+            ) from exc
+        return pd.DataFrame({key: self[key] for key in EPOCH_KEYS}).set_index("epoch")
+
+    def __repr__(self):
+        if not self._records:
+            return "History(epochs=0)"
+        last = self._records[-1]
+        return f"History(epochs={len(self)}, loss={last['loss']:.6g})"
