@@ -2,7 +2,16 @@
 
 from .history import History, Spike
 from .linear_model import GDClassifier, GDRegressor
+from .spikes import LossSpikeError, LossSpikeWarning
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GDClassifier", "GDRegressor", "History", "Spike", "__version__"]
+__all__ = [
+    "GDClassifier",
+    "GDRegressor",
+    "History",
+    "LossSpikeError",
+    "LossSpikeWarning",
+    "Spike",
+    "__version__",
+]

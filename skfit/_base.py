@@ -23,16 +23,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._engine import TrainingConfig, TrainingData, TrainingState, train
 from ._penalties import Penalty
 from ._sklearn_compat import (
+    CallbackSupportMixin,
     HasMethods,
     Interval,
     StrOptions,
     _check_sample_weight,
     _fit_context,
 )
-from .callbacks import EpochLogger, ProgressBar
+from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
 from .losses import check_loss
 from .optimizers import check_optimizer
 from .schedules import check_schedule
+from .spikes import SpikeDetector
 
 #: The share held out for validation when early_stopping is on and
 #: validation_fraction is None.
@@ -42,7 +44,7 @@ _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
 
 
-class BaseGD(BaseEstimator):
+class BaseGD(CallbackSupportMixin, BaseEstimator):
     """Base class of skfit's estimators; not for direct use."""
 
     _parameter_constraints = {
@@ -59,6 +61,8 @@ class BaseGD(BaseEstimator):
         "loss_threshold": [Interval(Real, None, None, closed="neither"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "spike_policy": [StrOptions({"ignore", "warn", "skip", "rollback", "raise"})],
+        "spike_threshold": [Interval(Real, 0, None, closed="neither")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -136,6 +140,10 @@ class BaseGD(BaseEstimator):
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         saved = dict(self.__dict__)
         state = self.__dict__.get("_state")
+        if incremental and state is not None:
+            # scikit-learn's fit context validates partial_fit's hyperparameters
+            # only on the first call; set_params may have changed them since.
+            self._validate_params()
         continuing = state is not None and (incremental or self.warm_start)
         checkpoint = state.checkpoint() if continuing else None
         try:
@@ -154,7 +162,9 @@ class BaseGD(BaseEstimator):
             self._state = state
             rng = check_random_state(self.random_state)
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
-            outcome = train(state, data, self._training_config(rng, incremental), self)
+            config = self._training_config(rng, incremental)
+            config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
+            outcome = train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
             outcome = getattr(interrupt, "outcome", None)
             if outcome is None:  # interrupted before training began
@@ -222,6 +232,7 @@ class BaseGD(BaseEstimator):
             optimizer=optimizer,
             optimizer_state=optimizer.init(network.params),
             schedule=check_schedule(self.schedule),
+            spike_detector=SpikeDetector(self.spike_threshold),
         )
 
     def _check_continuation(self, state, Y):
@@ -282,6 +293,8 @@ class BaseGD(BaseEstimator):
             loss_threshold=None if incremental else self.loss_threshold,
             early_stopping=self.early_stopping and not incremental,
             shuffle=self.shuffle,
+            spike_policy=self.spike_policy,
+            spike_threshold=self.spike_threshold,
             callbacks=callbacks,
             random_state=rng,
             warn_at_max_epochs=not incremental,
@@ -404,6 +417,12 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
             raise ValueError(
                 f"classes={np.unique(classes)} differs from the classes of the first "
                 f"call, {self.classes_}."
+            )
+        elif not incremental and not np.array_equal(np.unique(y), self.classes_):
+            raise ValueError(
+                f"A warm-started fit needs the classes {self.classes_} it was fitted "
+                f"with, but y holds {np.unique(y)}; fit with warm_start=False to "
+                "start afresh."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:

@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
 from .history import History, Spike
+from .spikes import LossSpikeError, LossSpikeWarning, SpikeDetector
 
 __all__ = ["TrainingConfig", "TrainingData", "TrainingState", "train"]
 
@@ -31,6 +32,12 @@ DIVERGENCE_RATE_DIVISOR = 10.0
 SPIKE_INDEX_CAP = 1024
 #: ...and at most this many spike records per fit (all are counted in the history).
 SPIKE_RECORD_CAP = 1000
+#: Under spike_policy='skip', more spikes than this in consecutive batches stop
+#: training with stop_reason_='spike'.
+SKIP_LIMIT = 10
+#: Under spike_policy='rollback', more rollbacks than this without an epoch free of
+#: spikes in between stop training with stop_reason_='spike'.
+ROLLBACK_LIMIT = 5
 
 
 @dataclass
@@ -42,9 +49,12 @@ class TrainingState:
     optimizer: object
     optimizer_state: dict
     schedule: object
+    spike_detector: SpikeDetector
     history: History = field(default_factory=History)
     spikes: list = field(default_factory=list)
     t: int = 0
+    #: Multiplies the learning rate; each rollback after a spike halves it.
+    rate_factor: float = 1.0
 
     @property
     def n_epochs(self):
@@ -67,14 +77,16 @@ class TrainingState:
         """Everything needed to undo a whole call: see :meth:`rollback`."""
         return (
             self.snapshot(),
-            copy.deepcopy(self.schedule),
+            copy.deepcopy((self.schedule, self.spike_detector)),
             len(self.history),
             len(self.spikes),
             self.t,
+            self.rate_factor,
         )
 
     def rollback(self, checkpoint):
-        snapshot, self.schedule, n_epochs, n_spikes, self.t = checkpoint
+        snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
+        self.schedule, self.spike_detector = objects
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]
@@ -119,6 +131,8 @@ class TrainingConfig:
     loss_threshold: float | None = None
     early_stopping: bool = False
     shuffle: bool = True
+    spike_policy: str = "warn"
+    spike_threshold: float = 6.0
     callbacks: list = field(default_factory=list)
     random_state: object = None
     warn_at_max_epochs: bool = True
@@ -129,6 +143,42 @@ class TrainingOutcome:
     stop_reason: str
     best_epoch: int
     best_loss: float
+
+
+class _Patience:
+    """Counts the epochs in a row without an improvement of more than ``tol``.
+
+    An improvement is ``value < best - tol``, absolute, as in scikit-learn.
+    """
+
+    def __init__(self, tol):
+        self.tol = tol
+        self.best = math.inf
+        self.count = 0
+
+    def update(self, value):
+        self.count = self.count + 1 if not value < self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.count
+
+
+class _Divergence:
+    """Divergence: a non-finite epoch loss, or DIVERGENCE_PATIENCE epochs in a row
+    above both DIVERGENCE_FACTOR times the best epoch loss and the first one."""
+
+    def __init__(self):
+        self.first = None
+        self.best = math.inf
+        self.above = 0
+
+    def update(self, loss):
+        if not math.isfinite(loss):
+            return True
+        self.first = loss if self.first is None else self.first
+        self.best = min(self.best, loss)
+        exploded = loss > max(DIVERGENCE_FACTOR * self.best, self.first)
+        self.above = self.above + 1 if exploded else 0
+        return self.above >= DIVERGENCE_PATIENCE
 
 
 def train(state, data, config, estimator):
@@ -162,8 +212,13 @@ class _Loop:
             if sw is None
             else float(sw.mean() if data.rows is None else sw[data.rows].mean())
         )
-        self.n_coefs = state.network.n_layers
+        # int32 row numbers halve the size of spike records wherever they fit.
+        self.index_dtype = np.int32 if data.X.shape[0] < 2**31 else np.int64
         self.spikes_in_call = 0
+        self.worst_spike = None
+        self.consecutive_skips = 0
+        self.rollbacks = 0
+        self.clean_snapshot = None
 
     # ------------------------------------------------------------------ epochs
     def run(self):
@@ -171,74 +226,59 @@ class _Loop:
         schedule_start = getattr(state.schedule, "start", None)
         if schedule_start is not None:
             schedule_start(config.max_epochs * len(self.batches))
+        state.spike_detector.threshold = config.spike_threshold
         monitor_validation = config.early_stopping and self.data.X_val is not None
-        best = math.inf  # the monitored loss: validation loss or training loss
-        best_snapshot = state.snapshot()
+        # The monitored loss is the validation loss under early stopping, computed
+        # with the parameters at the end of an epoch; otherwise the training loss,
+        # computed (in full batch exactly) with the parameters at its start.
+        best = math.inf
         best_epoch = state.n_epochs
-        best_for_tol = best_val_for_tol = math.inf
-        no_improvement = no_val_improvement = above = 0
-        first_loss = None
-        best_train = math.inf
+        best_snapshot = state.snapshot()
+        if config.spike_policy == "rollback":
+            self.clean_snapshot = best_snapshot
+        tol_rule = _Patience(config.tol)
+        early_stopping_rule = _Patience(config.tol or 0.0)
+        divergence = _Divergence()
         reason = "max_epochs"
         for callback in config.callbacks:
             callback.on_train_begin(self.estimator)
         try:
-            for _ in range(config.max_epochs):
-                record, interrupted = self.run_epoch(state.n_epochs + 1)
-                loss = record["loss"]
-                monitored = record["val_loss"] if monitor_validation else loss
-                if monitored < best:
-                    best, best_epoch = monitored, record["epoch"]
-                    best_snapshot = state.snapshot()
-                if interrupted:
-                    reason = "interrupted"
-                    break
-                first_loss = loss if first_loss is None else first_loss
-                best_train = min(best_train, loss)
-                above = (
-                    above + 1
-                    if loss > DIVERGENCE_FACTOR * best_train and (loss > first_loss)
-                    else 0
-                )
-                callback_stop = False
-                for callback in config.callbacks:
-                    callback_stop |= bool(callback.on_epoch_end(self.estimator, record))
-                epoch_end = getattr(state.schedule, "epoch_end", None)
-                if epoch_end is not None:
-                    epoch_end(monitored)
-
-                if config.tol is not None:
-                    no_improvement = (
-                        no_improvement + 1 if loss > best_for_tol - config.tol else 0
+            with np.errstate(over="ignore", invalid="ignore"):
+                # Overflow is expected when training diverges; the engine detects
+                # non-finite losses and gradients itself and never applies them.
+                for _ in range(config.max_epochs):
+                    epoch_start = None if monitor_validation else state.snapshot()
+                    record, interrupted = self.run_epoch(state.n_epochs + 1)
+                    loss = record["loss"]
+                    monitored = record["val_loss"] if monitor_validation else loss
+                    if monitored < best:
+                        best, best_epoch = monitored, record["epoch"]
+                        best_snapshot = epoch_start or state.snapshot()
+                    if interrupted:
+                        reason = "interrupted"
+                        break
+                    callback_stop = False
+                    for callback in config.callbacks:
+                        callback_stop |= bool(
+                            callback.on_epoch_end(self.estimator, record)
+                        )
+                    epoch_end = getattr(state.schedule, "epoch_end", None)
+                    if epoch_end is not None:
+                        epoch_end(monitored)
+                    reason = self.stop_reason(
+                        loss,
+                        divergence.update(loss),
+                        callback_stop,
+                        monitor_validation
+                        and early_stopping_rule.update(monitored)
+                        >= config.n_iter_no_change,
+                        config.tol is not None
+                        and tol_rule.update(loss) >= config.n_iter_no_change,
                     )
-                    best_for_tol = min(best_for_tol, loss)
-                if monitor_validation:
-                    tol = config.tol or 0.0
-                    val = record["val_loss"]
-                    no_val_improvement = (
-                        no_val_improvement + 1 if val > best_val_for_tol - tol else 0
-                    )
-                    best_val_for_tol = min(best_val_for_tol, val)
-
-                if not math.isfinite(loss) or above >= DIVERGENCE_PATIENCE:
-                    reason = "diverged"
-                elif callback_stop:
-                    reason = "callback"
-                elif (
-                    config.loss_threshold is not None and loss <= config.loss_threshold
-                ):
-                    reason = "loss_threshold"
-                elif (
-                    monitor_validation and no_val_improvement >= config.n_iter_no_change
-                ):
-                    reason = "early_stopping"
-                elif (
-                    config.tol is not None and no_improvement >= config.n_iter_no_change
-                ):
-                    reason = "tol"
+                    if reason is not None:
+                        break
                 else:
-                    continue
-                break
+                    reason = "max_epochs"
         except KeyboardInterrupt as interrupt:
             interrupt.outcome = TrainingOutcome("interrupted", best_epoch, best)
             raise
@@ -248,6 +288,8 @@ class _Loop:
 
         if reason in ("diverged", "early_stopping"):
             state.restore(best_snapshot)
+        if config.spike_policy == "warn" and self.worst_spike is not None:
+            self.warn_spikes()
         if reason == "diverged":
             self.warn_divergence()
         elif reason == "max_epochs" and config.warn_at_max_epochs:
@@ -265,8 +307,25 @@ class _Loop:
             raise interrupt
         return outcome
 
+    def stop_reason(self, loss, diverged, callback_stop, early_stop, tol_stop):
+        """The rule that ends training after an epoch, by priority, or None."""
+        if diverged:
+            return "diverged"
+        if self.consecutive_skips > SKIP_LIMIT or self.rollbacks > ROLLBACK_LIMIT:
+            return "spike"
+        if callback_stop:
+            return "callback"
+        threshold = self.config.loss_threshold
+        if threshold is not None and loss <= threshold:
+            return "loss_threshold"
+        if early_stop:
+            return "early_stopping"
+        if tol_stop:
+            return "tol"
+        return None
+
     def warn_divergence(self):
-        rate = self.config.learning_rate
+        rate = self.config.learning_rate * self.state.rate_factor
         suggestion = rate / DIVERGENCE_RATE_DIVISOR
         warnings.warn(
             f"Training diverged (the loss became non-finite or exploded) with "
@@ -274,6 +333,18 @@ class _Loop:
             f"learning_rate={suggestion:g}, and scale the features (for example "
             "with StandardScaler). The best parameters seen were restored.",
             ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    def warn_spikes(self):
+        worst = self.worst_spike
+        warnings.warn(
+            f"{self.spikes_in_call} loss spike(s) in this call (spikes_ lists them "
+            f"with their rows); the worst at epoch {worst.epoch}, batch "
+            f"{worst.batch}: loss {worst.loss:.6g}, {worst.ratio:.3g} times the "
+            f"baseline {worst.baseline:.6g}. A learning rate that overcorrects, or "
+            "bad rows in the data, cause spikes; spike_policy sets what to do.",
+            LossSpikeWarning,
             stacklevel=4,
         )
 
@@ -295,10 +366,11 @@ class _Loop:
         callbacks = config.callbacks
         order = self.order(config.random_state)
         n_batches = len(self.batches)
-        batch_losses = np.empty(n_batches, dtype=np.float32)
+        batch_losses = np.empty(n_batches)
         batch_weights = np.empty(n_batches)
         grad_norms = np.empty(n_batches)
-        rate = config.learning_rate * state.schedule(state.t)
+        detector = state.spike_detector
+        rate = config.learning_rate * state.rate_factor * state.schedule(state.t)
         n_spikes = done = 0
         start_time = time.perf_counter()
         try:
@@ -323,12 +395,26 @@ class _Loop:
                 grads = network.backward(Xb, grad_raw, self.workspace)
                 penalty.add_gradient(coefs, grads[0::2], scale)
                 grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-                skipped = not (math.isfinite(objective) and math.isfinite(grad_norm))
-                if skipped:
-                    n_spikes += 1
-                    self.record_spike(epoch, b, objective, rows, m)
+                finite = math.isfinite(grad_norm)
+                if finite:
+                    is_spike, baseline, ratio = detector.check(objective, m)
+                    finite = math.isfinite(objective)
                 else:
-                    rate = config.learning_rate * state.schedule(state.t)
+                    is_spike, baseline, ratio = True, detector.baseline, math.inf
+                skipped = False
+                if is_spike:
+                    n_spikes += 1
+                    skipped = self.handle_spike(
+                        epoch, b, objective, baseline, ratio, rows, m, finite
+                    )
+                else:
+                    self.consecutive_skips = 0
+                if not skipped:
+                    rate = (
+                        config.learning_rate
+                        * state.rate_factor
+                        * state.schedule(state.t)
+                    )
                     steps, state.optimizer_state = state.optimizer.update(
                         grads, state.optimizer_state, rate
                     )
@@ -354,6 +440,9 @@ class _Loop:
             interrupted = True
         else:
             interrupted = False
+            if n_spikes == 0 and config.spike_policy == "rollback":
+                self.clean_snapshot = state.snapshot()
+                self.rollbacks = 0
         record = self.epoch_record(
             epoch,
             batch_losses[:done],
@@ -363,7 +452,10 @@ class _Loop:
             time.perf_counter() - start_time,
             n_spikes,
         )
-        state.history.append(record, batch_losses[:done].copy())
+        # The history keeps batch losses in float32: a long per-sample run stays small.
+        with np.errstate(over="ignore"):
+            compact = batch_losses[:done].astype(np.float32)
+        state.history.append(record, compact)
         return record, interrupted
 
     def take_rows(self, X, rows):
@@ -373,24 +465,39 @@ class _Loop:
             return np.take(X, rows, axis=0, out=self.row_buffer[: len(rows)])
         return X[rows]
 
-    def record_spike(self, epoch, batch, objective, rows, n_samples):
-        self.spikes_in_call += 1
-        if self.spikes_in_call > SPIKE_RECORD_CAP:
-            return
+    def handle_spike(self, epoch, batch, objective, baseline, ratio, rows, m, finite):
+        """Record a spike and apply the policy; return whether to skip the update."""
         # A slice only occurs when the batches walk X in order, so its positions are
         # the row numbers in X.
         indices = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
-        self.state.spikes.append(
-            Spike(
-                epoch=epoch,
-                batch=batch,
-                loss=float(objective),
-                baseline=math.nan,
-                ratio=math.inf,
-                sample_indices=np.asarray(indices[:SPIKE_INDEX_CAP], dtype=np.int64),
-                n_samples=n_samples,
-            )
+        spike = Spike(
+            epoch=epoch,
+            batch=batch,
+            loss=float(objective),
+            baseline=float(baseline),
+            ratio=float(ratio),
+            sample_indices=np.asarray(
+                indices[:SPIKE_INDEX_CAP], dtype=self.index_dtype
+            ),
+            n_samples=m,
         )
+        self.spikes_in_call += 1
+        if self.spikes_in_call <= SPIKE_RECORD_CAP:
+            self.state.spikes.append(spike)
+        if self.worst_spike is None or not spike.ratio <= self.worst_spike.ratio:
+            self.worst_spike = spike
+        policy = self.config.spike_policy
+        if policy == "raise":
+            raise LossSpikeError(spike)
+        if policy == "skip":
+            self.consecutive_skips += 1
+            return True
+        if policy == "rollback":
+            self.state.restore(self.clean_snapshot)
+            self.state.rate_factor *= 0.5
+            self.rollbacks += 1
+            return True
+        return not finite
 
     def epoch_record(
         self, epoch, losses, weights, grad_norms, rate, duration, n_spikes

@@ -104,7 +104,7 @@ class ProgressBar(Callback):
             raise ImportError(
                 'ProgressBar requires tqdm: pip install "skfit[progress]"'
             ) from exc
-        self._bar = tqdm(total=estimator.max_epochs, unit="epoch", leave=False)
+        self._bar = tqdm(total=estimator.max_epochs, unit="epoch")
 
     def on_epoch_end(self, estimator, record):
         postfix = {"loss": f"{record['loss']:.4g}"}
@@ -117,3 +117,48 @@ class ProgressBar(Callback):
         bar = self.__dict__.pop("_bar", None)
         if bar is not None:
             bar.close()
+
+
+class SklearnCallbackBridge(Callback):
+    """Reports each epoch to scikit-learn's callbacks (``sklearn.callback``).
+
+    scikit-learn 1.9 added an experimental protocol: an estimator's ``fit`` is a
+    task, with subtasks whose begin and end its callbacks hear about. Each skfit
+    epoch is one subtask, so ``sklearn.callback.ProgressBar`` and
+    ``ScoringMonitor`` follow skfit estimators, also inside ``GridSearchCV``.
+    """
+
+    def __init__(self, context=None, X=None, y=None):
+        self.context = context
+        self.X = X
+        self.y = y
+
+    @classmethod
+    def for_estimator(cls, estimator, X, y, config):
+        """The bridge for a ``fit`` call, as a list: empty when nobody listens."""
+        listening = hasattr(estimator, "_skl_callbacks") or hasattr(
+            estimator, "_parent_callback_ctx"
+        )
+        if not listening or not hasattr(estimator, "_init_callback_context"):
+            return []
+        context = estimator._init_callback_context(max_subtasks=config.max_epochs)
+        return [cls(context, X, y)]
+
+    def on_train_begin(self, estimator):
+        self.context.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.y)
+
+    def on_epoch_end(self, estimator, record):
+        epoch = self.context.subcontext(task_name="epoch")
+        epoch.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.y)
+        return epoch.call_on_fit_task_end(
+            estimator=estimator,
+            X=self.X,
+            y=self.y,
+            metadata={"record": record},
+            reconstruction_attributes={},
+        )
+
+    def on_train_end(self, estimator):
+        self.context.call_on_fit_task_end(
+            estimator=estimator, X=self.X, y=self.y, reconstruction_attributes={}
+        )

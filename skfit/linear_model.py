@@ -46,6 +46,20 @@ _SHARED_PARAMETERS_DOC = """
         The share held out for validation (stratified for classifiers); every epoch
         then records ``val_loss`` and ``val_score``. With ``early_stopping`` and
         None, 0.1 is held out.
+    spike_policy : {"ignore", "warn", "skip", "rollback", "raise"}, default="warn"
+        What a loss spike (see ``spike_threshold``) does. Every spike is recorded in
+        ``spikes_`` and counted in ``history_``; "warn" adds one ``LossSpikeWarning``
+        per call; "skip" withholds the batch's update; "rollback" restores the
+        parameters and optimizer state of the last epoch without spikes and halves
+        the learning rate; "raise" raises ``LossSpikeError``. Repeated spikes under
+        "skip" or "rollback" stop training with ``stop_reason_='spike'``. A batch with
+        a non-finite loss or gradient is never applied, whatever the policy.
+    spike_threshold : float, default=6.0
+        A batch loss is a spike when its logarithm exceeds the running mean of
+        recent batch log-losses by more than this many running standard deviations
+        (exponentially weighted, after a warm-up of 20 batches; see
+        :mod:`skfit.spikes`). The default stays quiet on the ordinary noise of
+        batches of 16 rows or more.
     shuffle : bool, default=True
         Whether to reshuffle the training rows every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -170,6 +184,8 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         loss_threshold=None,
         early_stopping=False,
         validation_fraction=None,
+        spike_policy="warn",
+        spike_threshold=6.0,
         shuffle=True,
         random_state=None,
         warm_start=False,
@@ -191,6 +207,8 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         self.loss_threshold = loss_threshold
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.spike_policy = spike_policy
+        self.spike_threshold = spike_threshold
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
@@ -267,6 +285,8 @@ class GDClassifier(_LinearModel, GDClassifierBase):
         loss_threshold=None,
         early_stopping=False,
         validation_fraction=None,
+        spike_policy="warn",
+        spike_threshold=6.0,
         shuffle=True,
         random_state=None,
         warm_start=False,
@@ -289,6 +309,8 @@ class GDClassifier(_LinearModel, GDClassifierBase):
         self.loss_threshold = loss_threshold
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.spike_policy = spike_policy
+        self.spike_threshold = spike_threshold
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start

@@ -1,0 +1,246 @@
+"""Loss spikes: detection against injected faults, and every policy's contract."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.preprocessing import StandardScaler
+
+from skfit import GDClassifier, GDRegressor, LossSpikeError, LossSpikeWarning
+from skfit.callbacks import Callback
+from skfit.spikes import SpikeDetector
+
+
+def standard_regression(seed, n_samples=1000):
+    X, y = make_regression(n_samples, 10, noise=10, random_state=seed)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
+def with_bad_rows(y, rows, factor=1e3):
+    y = y.copy()
+    y[rows] *= factor
+    return y
+
+
+class ParameterLog(Callback):
+    """Copies of the parameters after every batch, with the batch records."""
+
+    def on_train_begin(self, estimator):
+        self.log = [(None, [p.copy() for p in estimator._state.network.params])]
+
+    def on_batch_end(self, estimator, batch_record):
+        params = [p.copy() for p in estimator._state.network.params]
+        self.log.append((batch_record, params))
+
+
+def test_injected_bad_rows_are_found_in_spike_records():
+    X, y = standard_regression(0)
+    bad = np.array([5, 77, 300, 512, 901])
+    est = GDRegressor(random_state=0, spike_policy="skip", max_epochs=20, tol=None)
+    est.fit(X, with_bad_rows(y, bad))
+    found = np.unique(np.concatenate([s.sample_indices for s in est.spikes_]))
+    assert np.isin(bad, found).mean() >= 0.8
+    # Every spike holds at least one bad row: the detector points at the culprits.
+    assert all(np.isin(s.sample_indices, bad).any() for s in est.spikes_)
+    assert est.history_["n_spikes"].sum() == len(est.spikes_)
+
+
+def test_sample_indices_are_rows_of_the_X_passed_with_a_validation_share():
+    X, y = standard_regression(1)
+    bad = np.array([10, 400, 800])
+    est = GDRegressor(
+        random_state=0,
+        spike_policy="skip",
+        validation_fraction=0.2,
+        max_epochs=20,
+        tol=None,
+    ).fit(X, with_bad_rows(y, bad))
+    # Positions within the training share would not point at the bad rows; row
+    # numbers of the X passed do, for every spike.
+    assert est.spikes_
+    assert all(np.isin(s.sample_indices, bad).any() for s in est.spikes_)
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+@pytest.mark.parametrize("batch_size", [16, 32])
+def test_no_false_spikes_on_a_well_scaled_convex_problem(Estimator, batch_size):
+    n_spikes = 0
+    for seed in range(20):
+        if Estimator is GDRegressor:
+            X, y = standard_regression(seed, n_samples=300)
+        else:
+            X, y = make_classification(300, 10, random_state=seed)
+            X = StandardScaler().fit_transform(X)
+        est = Estimator(
+            optimizer="sgd",
+            learning_rate=0.01,
+            batch_size=batch_size,
+            max_epochs=100,
+            tol=None,
+            spike_policy="ignore",
+            random_state=seed,
+        ).fit(X, y)
+        n_spikes += len(est.spikes_)
+    assert n_spikes == 0
+
+
+def test_a_learning_rate_jump_at_a_known_update_is_a_spike_there():
+    X, y = standard_regression(2, n_samples=640)
+    jump = 150  # the update whose rate is multiplied by 100
+
+    def schedule(t):
+        return 100.0 if t == jump else 1.0
+
+    est = GDRegressor(
+        optimizer="sgd",
+        learning_rate=0.05,
+        schedule=schedule,
+        max_epochs=10,
+        tol=None,
+        spike_policy="ignore",
+        random_state=0,
+    ).fit(X, y)
+    batches_per_epoch = 20
+    positions = [(s.epoch - 1) * batches_per_epoch + s.batch for s in est.spikes_]
+    # The overshooting update is applied after batch `jump`; the loss of the next
+    # batch, computed before its own update, is the spike.
+    assert positions[0] == jump + 1
+    assert est.spikes_[0].ratio > 3
+
+
+def test_skip_leaves_the_parameters_exactly_as_before_the_bad_batch():
+    X, y = standard_regression(3, n_samples=320)
+    log = ParameterLog()
+    est = GDRegressor(
+        spike_policy="skip",
+        callbacks=[log],
+        max_epochs=5,
+        tol=None,
+        random_state=0,
+    ).fit(X, with_bad_rows(y, [7, 200]))
+    skipped = [
+        i for i, (record, _) in enumerate(log.log) if record and record["skipped"]
+    ]
+    assert skipped, "the bad rows were not caught"
+    for i in skipped:
+        before, after = log.log[i - 1][1], log.log[i][1]
+        for p_before, p_after in zip(before, after, strict=True):
+            np.testing.assert_array_equal(p_before, p_after)
+    assert est.t_ == sum(1 for r, _ in log.log[1:] if not r["skipped"])
+
+
+def test_rollback_restores_the_last_clean_epoch_and_halves_the_rate():
+    X, y = standard_regression(4, n_samples=320)
+    log = ParameterLog()
+
+    class EpochParameters(Callback):
+        def __init__(self):
+            self.params = {}
+
+        def on_epoch_end(self, estimator, record):
+            network = estimator._state.network
+            self.params[record["epoch"]] = [p.copy() for p in network.params]
+
+    epochs = EpochParameters()
+    y_bad = y.copy()
+    est = GDRegressor(
+        optimizer="sgd",
+        learning_rate=0.01,
+        spike_policy="rollback",
+        callbacks=[log, epochs],
+        max_epochs=6,
+        tol=None,
+        shuffle=False,
+        random_state=0,
+    )
+    # Clean training first; then one bad row in a warm-started fit.
+    est.set_params(max_epochs=3).fit(X, y)
+    y_bad[100] *= 1e3
+    est.set_params(warm_start=True, max_epochs=1).fit(X, y_bad)
+    first = next(i for i, (r, _) in enumerate(log.log) if r and r["skipped"])
+    np.testing.assert_array_equal(log.log[first][1][0], epochs.params[3][0])
+    np.testing.assert_array_equal(log.log[first][1][1], epochs.params[3][1])
+    assert est.history_["learning_rate"][-1] == pytest.approx(0.005)
+
+
+def test_raise_gives_the_spike_record_and_keeps_the_estimator():
+    X, y = standard_regression(5, n_samples=320)
+    est = GDRegressor(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    coef = est.coef_.copy()
+    est.set_params(spike_policy="raise", warm_start=True)
+    with pytest.raises(LossSpikeError) as info:
+        est.fit(X, with_bad_rows(y, [42]))
+    assert 42 in info.value.spike.sample_indices
+    np.testing.assert_array_equal(est.coef_, coef)
+    assert est.n_epochs_ == 3
+
+
+@pytest.mark.parametrize("policy", ["skip", "rollback"])
+def test_repeated_spikes_stop_training(policy):
+    X, y = standard_regression(6, n_samples=320)
+    # Every batch holds a bad row once the detector has warmed up.
+    bad = np.arange(0, 320, 8)
+    est = GDRegressor(
+        spike_policy=policy, max_epochs=50, tol=None, shuffle=False, random_state=0
+    )
+    est.fit(X[:200], y[:200])
+    est.set_params(warm_start=True).fit(X, with_bad_rows(y, bad))
+    assert est.stop_reason_ == "spike"
+    assert est.n_epochs_ < 50 + est.history_["epoch"][0] + 1000
+    assert np.all(np.isfinite(est.coef_))
+
+
+def test_warn_issues_one_summary_per_fit():
+    X, y = standard_regression(7, n_samples=640)
+    est = GDRegressor(spike_policy="warn", max_epochs=5, tol=None, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, with_bad_rows(y, [3, 300, 600]))
+    spike_warnings = [w for w in caught if issubclass(w.category, LossSpikeWarning)]
+    assert len(spike_warnings) == 1
+    assert str(len(est.spikes_)) in str(spike_warnings[0].message)
+
+
+def test_a_non_finite_batch_is_never_applied_whatever_the_policy():
+    class Explodes:
+        """Squared error that is infinite on rows whose target is exactly 99."""
+
+        def loss(self, y, raw):
+            return np.where(y[:, 0] == 99, np.inf, 0.5 * ((raw - y) ** 2).sum(axis=1))
+
+        def gradient(self, y, raw):
+            return raw - y
+
+    X, y = standard_regression(8, n_samples=64)
+    y[10] = 99
+    log = ParameterLog()
+    est = GDRegressor(
+        loss=Explodes(),
+        spike_policy="ignore",
+        batch_size=8,
+        shuffle=False,
+        callbacks=[log],
+        max_epochs=2,
+        tol=None,
+    ).fit(X, y)
+    skipped = [i for i, (r, _) in enumerate(log.log) if r and r["skipped"]]
+    assert [log.log[i][0]["batch"] for i in skipped] == [1, 1]
+    for i in skipped:
+        np.testing.assert_array_equal(log.log[i - 1][1][0], log.log[i][1][0])
+    assert est.spikes_[0].ratio == np.inf
+    assert np.all(np.isfinite(est.coef_))
+
+
+def test_detector_is_constant_time_and_follows_a_lasting_change_of_level():
+    detector = SpikeDetector(threshold=6.0)
+    rng = np.random.default_rng(0)
+    flags = [
+        detector.check(1.0 + 0.05 * rng.standard_normal(), 32)[0] for _ in range(200)
+    ]
+    assert not any(flags)
+    # A new, higher level is reported at first and then becomes the baseline.
+    flags = [
+        detector.check(5.0 + 0.05 * rng.standard_normal(), 32)[0] for _ in range(500)
+    ]
+    assert flags[0] and not any(flags[-100:])
