@@ -1,0 +1,655 @@
+"""Stopping rules, the training record (history_) and callbacks.
+
+Each ``stop_reason_`` is produced on purpose and checked against the precise
+semantics of DESIGN.md: which epoch it fires at, ``converged_``, the restored
+parameters, and the warnings it gives.
+"""
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from skfit import GDClassifier, GDRegressor, History
+from skfit.callbacks import Callback
+
+HISTORY_KEYS = (
+    "epoch",
+    "loss",
+    "val_loss",
+    "val_score",
+    "learning_rate",
+    "grad_norm",
+    "duration",
+)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def noisy_classification():
+    """A noisy problem on which the validation loss soon stops improving."""
+    return make_classification(
+        n_samples=200, n_features=20, n_informative=3, flip_y=0.2, random_state=0
+    )
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    return X, y
+
+
+def fit_quietly(estimator, X, y, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y, **kwargs)
+
+
+class StopAtEpoch(Callback):
+    def __init__(self, epoch=3):
+        self.epoch = epoch
+
+    def on_epoch_end(self, estimator, record):
+        return record["epoch"] >= self.epoch
+
+
+class InterruptAtEpoch(Callback):
+    def __init__(self, epoch=3):
+        self.epoch = epoch
+
+    def on_epoch_end(self, estimator, record):
+        if record["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+class InterruptAtBatch(Callback):
+    def __init__(self, epoch=2, batch=1):
+        self.epoch = epoch
+        self.batch = batch
+
+    def on_batch_end(self, estimator, batch_record):
+        if (batch_record["epoch"], batch_record["batch"]) == (self.epoch, self.batch):
+            raise KeyboardInterrupt
+
+
+class Recorder(Callback):
+    """Records every hook call; its log is not a parameter."""
+
+    def __init__(self):
+        self.log = []
+
+    def on_train_begin(self, estimator):
+        self.log.append(("begin",))
+
+    def on_batch_end(self, estimator, batch_record):
+        self.log.append(("batch", batch_record["epoch"], batch_record["batch"]))
+        self.log.append(("batch_record", dict(batch_record)))
+
+    def on_epoch_end(self, estimator, record):
+        self.log.append(("epoch", record["epoch"]))
+        self.log.append(("epoch_record", dict(record)))
+
+    def on_train_end(self, estimator):
+        self.log.append(("end",))
+
+
+# ---------------------------------------------------------------- max_epochs
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_max_epochs_warns_and_reports(Estimator, iris):
+    X, y = iris
+    est = Estimator(max_epochs=4, tol=None, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+        est.fit(X, y)
+    assert est.stop_reason_ == "max_epochs"
+    assert est.converged_ is False
+    assert est.n_epochs_ == 4
+    assert_array_equal(est.history_["epoch"], [1, 2, 3, 4])
+
+
+# ---------------------------------------------------------------- tol
+@pytest.mark.parametrize("n_iter_no_change", [1, 3])
+def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
+    X, y = iris
+    # With a huge tolerance no epoch after the first counts as an improvement.
+    est = GDClassifier(
+        tol=1e6, n_iter_no_change=n_iter_no_change, max_epochs=50, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.stop_reason_ == "tol"
+    assert est.converged_ is True
+    assert est.n_epochs_ == n_iter_no_change + 1
+
+
+def test_tol_none_disables_the_tolerance_rule(regression):
+    X, y = regression
+    est = GDRegressor(tol=None, max_epochs=12, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert est.stop_reason_ == "max_epochs"
+    assert est.n_epochs_ == 12
+
+
+def test_tol_counts_improvements_against_the_best_loss(regression):
+    """An improvement is ``loss < best_loss - tol``: check it on the record."""
+    X, y = regression
+    tol, patience = 1e-3, 3
+    est = GDRegressor(
+        optimizer="sgd",
+        learning_rate=0.1,
+        batch_size=None,
+        tol=tol,
+        n_iter_no_change=patience,
+        max_epochs=300,
+        random_state=0,
+    ).fit(X, y)
+    assert est.stop_reason_ == "tol"
+    losses = est.history_["loss"]
+    best, count, stop = math.inf, 0, None
+    for i, loss in enumerate(losses):
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count >= patience:
+            stop = i + 1
+            break
+    assert stop == est.n_epochs_
+
+
+# ---------------------------------------------------------------- loss_threshold
+def test_loss_threshold_stops_at_the_first_epoch_at_or_below_it(regression):
+    X, y = regression
+    params = {"tol": None, "max_epochs": 40, "random_state": 0, "learning_rate": 0.05}
+    reference = fit_quietly(GDRegressor(**params), X, y)
+    losses = reference.history_["loss"]
+    threshold = float(np.median(losses))
+    first = int(np.argmax(losses <= threshold)) + 1
+
+    est = GDRegressor(loss_threshold=threshold, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.stop_reason_ == "loss_threshold"
+    assert est.converged_ is True
+    assert est.n_epochs_ == first
+    assert est.history_["loss"][-1] <= threshold
+    assert np.all(est.history_["loss"][:-1] > threshold)
+
+
+def test_loss_threshold_equal_to_a_loss_fires(regression):
+    """'at or below': a threshold equal to an epoch loss stops at that epoch."""
+    X, y = regression
+    params = {"tol": None, "max_epochs": 10, "random_state": 0, "learning_rate": 0.05}
+    reference = fit_quietly(GDRegressor(**params), X, y)
+    threshold = float(reference.history_["loss"][4])
+    assert np.all(reference.history_["loss"][:4] > threshold)
+    est = GDRegressor(loss_threshold=threshold, **params).fit(X, y)
+    assert est.stop_reason_ == "loss_threshold"
+    assert est.n_epochs_ == 5
+
+
+# ---------------------------------------------------------------- early_stopping
+EARLY = {
+    "early_stopping": True,
+    "tol": None,
+    "learning_rate": 0.05,
+    "batch_size": 16,
+    "alpha": 0.0,
+    "max_epochs": 100,
+    "random_state": 0,
+}
+
+
+def test_early_stopping_records_validation_and_holds_out_a_share(
+    noisy_classification,
+):
+    X, y = noisy_classification
+    est = GDClassifier(**EARLY).fit(X, y)
+    assert est.stop_reason_ == "early_stopping"
+    assert est.converged_ is True
+    assert est.n_epochs_ < 100
+    val_loss, val_score = est.history_["val_loss"], est.history_["val_score"]
+    assert len(val_loss) == len(val_score) == est.n_epochs_
+    assert np.all(np.isfinite(val_loss))
+    assert np.all((val_score >= 0) & (val_score <= 1))
+    # validation_fraction=None with early stopping holds out 0.1 of 200 rows:
+    # 180 training rows in batches of 16 are 12 batches per epoch (13 for 200).
+    assert len(est.history_.batch_loss) == 12 * est.n_epochs_
+    assert est.t_ == 12 * est.n_epochs_
+
+
+def test_validation_fraction_without_early_stopping_records_every_epoch(iris):
+    X, y = iris
+    est = GDClassifier(
+        validation_fraction=0.2, max_epochs=6, tol=None, batch_size=10, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert est.stop_reason_ == "max_epochs"
+    assert np.all(np.isfinite(est.history_["val_loss"]))
+    assert np.all(np.isfinite(est.history_["val_score"]))
+    # 30 of 150 rows held out: 120 training rows, 12 batches of 10 per epoch.
+    assert est.t_ == 6 * 12
+    assert len(est.history_.batch_loss) == 6 * 12
+
+
+def test_validation_keys_are_nan_without_validation(iris):
+    X, y = iris
+    est = fit_quietly(GDClassifier(max_epochs=5, tol=None, random_state=0), X, y)
+    assert np.all(np.isnan(est.history_["val_loss"]))
+    assert np.all(np.isnan(est.history_["val_score"]))
+
+
+def test_early_stopping_keeps_the_parameters_of_the_best_epoch(noisy_classification):
+    X, y = noisy_classification
+    est = GDClassifier(**EARLY).fit(X, y)
+    assert est.stop_reason_ == "early_stopping"
+    val_loss = est.history_["val_loss"]
+    assert est.best_epoch_ == int(np.argmin(val_loss)) + 1
+    assert est.best_epoch_ < est.n_epochs_  # otherwise the test shows nothing
+    assert est.best_loss_ == pytest.approx(val_loss.min())
+    # The validation loss did not improve for n_iter_no_change epochs.
+    assert est.n_epochs_ - est.best_epoch_ == est.n_iter_no_change
+
+    # A fit that simply ends at best_epoch_ (same split, same shuffles).
+    params = {**EARLY, "max_epochs": est.best_epoch_}
+    refit = fit_quietly(GDClassifier(**params), X, y)
+    assert refit.n_epochs_ == est.best_epoch_
+    assert_array_equal(refit.history_["loss"], est.history_["loss"][: est.best_epoch_])
+    assert_allclose(est.coef_, refit.coef_, rtol=1e-12, atol=0)
+    assert_allclose(est.intercept_, refit.intercept_, rtol=1e-12, atol=0)
+    assert_allclose(est.predict_proba(X), refit.predict_proba(X), rtol=1e-12)
+    assert_array_equal(est.predict(X), refit.predict(X))
+
+
+def test_early_stopping_regressor(regression):
+    X, y = regression
+    X = X + np.random.RandomState(1).normal(scale=3.0, size=X.shape)
+    est = GDRegressor(
+        early_stopping=True,
+        tol=None,
+        learning_rate=0.2,
+        batch_size=8,
+        max_epochs=200,
+        random_state=0,
+    ).fit(X, y)
+    assert est.stop_reason_ == "early_stopping"
+    assert est.best_epoch_ == int(np.argmin(est.history_["val_loss"])) + 1
+    refit = fit_quietly(
+        GDRegressor(**{**est.get_params(), "max_epochs": est.best_epoch_}), X, y
+    )
+    assert_allclose(est.predict(X), refit.predict(X), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- divergence
+def _diverging_regression():
+    X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    return X * 100.0, y  # unscaled features
+
+
+def _numbers(text):
+    return [float(m) for m in re.findall(r"\d+(?:\.\d+)?(?:e[+-]?\d+)?", text)]
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_divergence_stops_warns_and_keeps_finite_parameters(batch_size):
+    X, y = _diverging_regression()
+    learning_rate = 1.0
+    est = GDRegressor(
+        optimizer="sgd",
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_epochs=50,
+        random_state=0,
+        spike_policy="ignore",
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    assert est.stop_reason_ == "diverged"
+    assert est.converged_ is False
+    assert est.n_epochs_ < 50
+    assert np.all(np.isfinite(est.coef_))
+    assert np.all(np.isfinite(est.intercept_))
+    assert np.all(np.isfinite(est.predict(X)))
+
+    messages = [
+        str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
+    ]
+    assert len(messages) == 1, messages
+    message = messages[0]
+    assert "learning_rate" in message or "learning rate" in message
+    assert f"{learning_rate:g}" in message
+    # A smaller learning rate to try, as a number.
+    assert any(0 < value < learning_rate for value in _numbers(message)), message
+    assert "scal" in message.lower()  # the advice to scale the features
+
+
+def test_divergence_restores_the_best_parameters():
+    """Full batch: each epoch's recorded loss is the exact objective of the
+    parameters at the start of that epoch, so the kept parameters can be checked
+    against best_loss_ ("the epoch whose parameters are kept")."""
+    X, y = _diverging_regression()
+    est = fit_quietly(
+        GDRegressor(
+            optimizer="sgd",
+            learning_rate=1e-2,
+            batch_size=None,
+            max_epochs=50,
+            spike_policy="ignore",
+        ),
+        X,
+        y,
+    )
+    assert est.stop_reason_ == "diverged"
+    losses = est.history_["loss"]
+    assert est.best_loss_ == pytest.approx(losses.min())
+    assert est.best_epoch_ == int(np.argmin(losses)) + 1
+    residual = est.predict(X) - y
+    objective = 0.5 * np.mean(residual**2) + 0.5 * est.alpha * np.sum(est.coef_**2)
+    assert np.isfinite(objective)
+    # The objective at the kept parameters is the best loss seen, not the loss
+    # after one more diverging step.
+    assert objective == pytest.approx(est.best_loss_, rel=1e-5)
+
+
+def test_divergence_emits_no_runtime_warning():
+    """pyproject.toml turns RuntimeWarnings raised in skfit into errors: a diverging
+    fit must stop with 'diverged', not with a numpy overflow warning."""
+    X, y = _diverging_regression()
+    est = GDRegressor(
+        optimizer="sgd",
+        learning_rate=1.0,
+        batch_size=32,
+        max_epochs=50,
+        random_state=0,
+        spike_policy="ignore",
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    runtime = [
+        f"{w.filename}:{w.lineno}: {w.message}"
+        for w in caught
+        if issubclass(w.category, RuntimeWarning)
+    ]
+    assert runtime == []
+    assert est.stop_reason_ == "diverged"
+
+
+# ---------------------------------------------------------------- callback stop
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_callback_stops_training(Estimator, iris):
+    X, y = iris
+    est = Estimator(callbacks=[StopAtEpoch(3)], tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.stop_reason_ == "callback"
+    assert est.converged_ is False
+    assert est.n_epochs_ == 3
+    assert len(est.history_) == 3
+
+
+def test_callback_stop_reported_before_loss_threshold(iris):
+    """Both fire at epoch 3: 'callback' comes first in the documented order."""
+    X, y = iris
+    est = GDClassifier(
+        callbacks=[StopAtEpoch(3)], loss_threshold=1e6, tol=None, random_state=0
+    ).fit(X, y)
+    # loss_threshold fires at epoch 1 already; the callback only at 3.
+    assert est.stop_reason_ == "loss_threshold"
+    assert est.n_epochs_ == 1
+    est = GDClassifier(
+        callbacks=[StopAtEpoch(1)], loss_threshold=1e6, tol=None, random_state=0
+    ).fit(X, y)
+    assert est.stop_reason_ == "callback"
+    assert est.converged_ is False
+
+
+# ---------------------------------------------------------------- history_
+def test_history_keys_and_columns(iris):
+    X, y = iris
+    est = fit_quietly(
+        GDClassifier(max_epochs=7, tol=None, batch_size=16, random_state=0), X, y
+    )
+    history = est.history_
+    assert isinstance(history, History)
+    assert set(HISTORY_KEYS) <= set(history.keys())
+    for key in HISTORY_KEYS:
+        column = history[key]
+        assert isinstance(column, np.ndarray)
+        assert column.shape == (est.n_epochs_,)
+    assert history["loss"].dtype.kind == "f"
+    assert_array_equal(history["epoch"], np.arange(1, 8))
+    assert np.all(np.isfinite(history["loss"]))
+    assert np.all(history["learning_rate"] == pytest.approx(est.learning_rate))
+    assert np.all(history["grad_norm"] > 0)
+    assert np.all(history["duration"] >= 0)
+    assert len(history) == est.n_epochs_ == est.n_iter_ == 7
+
+
+def test_loss_curve_is_the_list_of_epoch_losses(iris):
+    X, y = iris
+    est = fit_quietly(GDClassifier(max_epochs=5, random_state=0), X, y)
+    assert isinstance(est.loss_curve_, list)
+    assert all(isinstance(v, float) for v in est.loss_curve_)
+    assert est.loss_curve_ == list(est.history_["loss"])
+
+
+@pytest.mark.parametrize(("batch_size", "per_epoch"), [(None, 1), (16, 10), (1, 150)])
+def test_batch_loss_has_one_entry_per_batch(iris, batch_size, per_epoch):
+    X, y = iris
+    est = fit_quietly(
+        GDClassifier(max_epochs=3, tol=None, batch_size=batch_size, random_state=0),
+        X,
+        y,
+    )
+    batch_loss = est.history_.batch_loss
+    assert batch_loss.shape == (3 * per_epoch,)
+    assert np.all(np.isfinite(batch_loss))
+    assert est.t_ == 3 * per_epoch
+
+
+def test_epoch_loss_is_the_weighted_mean_of_batch_losses(iris):
+    """150 rows in batches of 40: 40, 40, 40, 30 rows; the epoch loss weighs them."""
+    X, y = iris
+    est = fit_quietly(
+        GDClassifier(max_epochs=3, tol=None, batch_size=40, random_state=0), X, y
+    )
+    sizes = np.array([40, 40, 40, 30])
+    batch_loss = est.history_.batch_loss.reshape(3, 4).astype(float)
+    expected = batch_loss @ sizes / sizes.sum()
+    assert_allclose(est.history_["loss"], expected, rtol=1e-6)
+
+
+def test_full_batch_first_loss_is_the_objective_at_the_start(regression):
+    """The recorded loss is the objective before the update: at zero weights,
+    half the mean squared target."""
+    X, y = regression
+    est = fit_quietly(
+        GDRegressor(batch_size=None, max_epochs=2, tol=None, random_state=0), X, y
+    )
+    assert est.history_["loss"][0] == pytest.approx(0.5 * np.mean(y**2), rel=1e-6)
+
+
+def test_to_frame(iris):
+    X, y = iris
+    est = fit_quietly(GDClassifier(max_epochs=6, tol=None, random_state=0), X, y)
+    frame = est.history_.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert len(frame) == est.n_epochs_
+    columns = set(frame.columns) | {frame.index.name}
+    assert set(HISTORY_KEYS) <= columns
+    assert_allclose(frame["loss"].to_numpy(), est.history_["loss"])
+
+
+# ---------------------------------------------------------------- determinism
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_same_random_state_gives_identical_runs(Estimator, iris):
+    X, y = iris
+    params = {
+        "batch_size": 8,
+        "max_epochs": 15,
+        "validation_fraction": 0.2,
+        "random_state": 42,
+        "shuffle": True,
+    }
+    a = fit_quietly(Estimator(**params), X, y)
+    b = fit_quietly(Estimator(**params), X, y)
+    assert a.n_epochs_ == b.n_epochs_
+    for key in HISTORY_KEYS:
+        if key == "duration":
+            continue
+        assert_array_equal(a.history_[key], b.history_[key], err_msg=key)
+    assert_array_equal(a.history_.batch_loss, b.history_.batch_loss)
+    assert_array_equal(a.coef_, b.coef_)
+    assert_array_equal(a.intercept_, b.intercept_)
+    assert a.t_ == b.t_
+    assert a.stop_reason_ == b.stop_reason_
+
+    # The seed matters: another seed shuffles differently.
+    c = fit_quietly(Estimator(**{**params, "random_state": 7}), X, y)
+    assert not np.array_equal(a.history_.batch_loss, c.history_.batch_loss)
+
+
+# ---------------------------------------------------------------- callbacks
+def test_callback_hook_order_and_counts(iris):
+    X, y = iris
+    recorder = Recorder()
+    est = GDClassifier(
+        max_epochs=4, tol=None, batch_size=50, random_state=0, callbacks=[recorder]
+    )
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    events = [e for e in recorder.log if e[0] in ("begin", "batch", "epoch", "end")]
+    expected = [("begin",)]
+    for epoch in range(1, 5):
+        expected += [("batch", epoch, b) for b in range(3)]
+        expected.append(("epoch", epoch))
+    expected.append(("end",))
+    assert events == expected
+
+    epoch_records = [e[1] for e in recorder.log if e[0] == "epoch_record"]
+    for record, stored in zip(epoch_records, est.history_, strict=True):
+        assert record["epoch"] == stored["epoch"]
+        assert record["loss"] == stored["loss"]
+    batch_records = [e[1] for e in recorder.log if e[0] == "batch_record"]
+    assert [r["n_samples"] for r in batch_records] == [50, 50, 50] * 4
+    assert not any(r["skipped"] for r in batch_records)
+    assert_allclose(
+        np.array([r["loss"] for r in batch_records], dtype=np.float32),
+        est.history_.batch_loss,
+    )
+
+
+def test_callbacks_hear_partial_fit(iris):
+    X, y = iris
+    recorder = Recorder()
+    est = GDClassifier(batch_size=75, callbacks=[recorder], random_state=0)
+    est.partial_fit(X, y, classes=np.unique(y))
+    events = [e for e in recorder.log if e[0] in ("begin", "batch", "epoch", "end")]
+    assert events == [("begin",), ("batch", 1, 0), ("batch", 1, 1), ("epoch", 1)] + [
+        ("end",)
+    ]
+
+
+def test_on_train_end_runs_when_training_stops_early(iris):
+    X, y = iris
+    recorder = Recorder()
+    GDClassifier(callbacks=[StopAtEpoch(2), recorder], random_state=0).fit(X, y)
+    names = [e[0] for e in recorder.log]
+    assert names.count("begin") == 1
+    assert names.count("end") == 1
+    assert names[-1] == "end"
+    assert names.count("epoch") == 2
+
+
+def test_verbose_2_prints_one_line_per_epoch(iris, capsys):
+    X, y = iris
+    est = fit_quietly(GDClassifier(max_epochs=5, tol=None, verbose=2), X, y)
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == est.n_epochs_ == 5
+    for epoch, line in enumerate(lines, start=1):
+        assert str(epoch) in line
+        assert "loss" in line
+
+
+def test_verbose_0_prints_nothing(iris, capsys):
+    X, y = iris
+    fit_quietly(GDClassifier(max_epochs=3, tol=None, verbose=0), X, y)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+
+
+# ---------------------------------------------------------------- interrupts
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_keyboard_interrupt_keeps_the_training_so_far(Estimator, iris):
+    X, y = iris
+    est = Estimator(
+        callbacks=[InterruptAtEpoch(3)], tol=None, batch_size=50, random_state=0
+    )
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert est.stop_reason_ == "interrupted"
+    assert est.converged_ is False
+    assert len(est.history_) == est.n_epochs_ == est.n_iter_ == 3
+    assert_array_equal(est.history_["epoch"], [1, 2, 3])
+    assert est.t_ == 3 * 3
+    assert np.all(np.isfinite(est.coef_))
+    prediction = est.predict(X)
+    assert prediction.shape == (150,)
+    # The parameters are those after epoch 3: the same as a fit of 3 epochs.
+    reference = fit_quietly(
+        Estimator(max_epochs=3, tol=None, batch_size=50, random_state=0), X, y
+    )
+    assert_array_equal(est.coef_, reference.coef_)
+    assert_array_equal(est.history_["loss"], reference.history_["loss"])
+
+
+def test_keyboard_interrupt_mid_epoch_records_the_partial_epoch(iris):
+    X, y = iris
+    est = GDClassifier(
+        callbacks=[InterruptAtBatch(epoch=2, batch=1)],
+        tol=None,
+        batch_size=30,
+        random_state=0,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert est.stop_reason_ == "interrupted"
+    assert est.n_epochs_ == len(est.history_) == 2
+    # Epoch 1 has 5 batches; epoch 2 was interrupted after its second update.
+    assert est.t_ == 5 + 2
+    assert len(est.history_.batch_loss) == 5 + 2
+    assert np.isfinite(est.history_["loss"][1])
+    assert est.predict(X).shape == (150,)
+
+
+def test_estimator_is_usable_after_an_interrupt(iris):
+    X, y = iris
+    est = GDClassifier(callbacks=[InterruptAtEpoch(2)], tol=None, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    # Training can continue from the kept state...
+    est.set_params(callbacks=None)
+    est.partial_fit(X, y)
+    assert est.n_epochs_ == 3
+    assert_array_equal(est.history_["epoch"], [1, 2, 3])
+    # ...and a plain fit starts afresh.
+    fit_quietly(est.set_params(max_epochs=4), X, y)
+    assert est.n_epochs_ == 4
+    assert est.stop_reason_ == "max_epochs"
