@@ -2,6 +2,7 @@
 
 from .history import History, Spike
 from .linear_model import GDClassifier, GDRegressor
+from .neural_network import MLPClassifier, MLPRegressor
 from .spikes import LossSpikeError, LossSpikeWarning
 
 __version__ = "0.1.0.dev0"
@@ -12,6 +13,8 @@ __all__ = [
     "History",
     "LossSpikeError",
     "LossSpikeWarning",
+    "MLPClassifier",
+    "MLPRegressor",
     "Spike",
     "__version__",
 ]

@@ -155,12 +155,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 incremental=incremental,
                 classes=classes,
             )
+            rng = check_random_state(self.random_state)
             if continuing:
                 self._check_continuation(state, Y)
             else:
-                state = self._new_state(X.shape[1], Y.shape[1], X.dtype)
+                state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
             self._state = state
-            rng = check_random_state(self.random_state)
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental)
             config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
@@ -223,9 +223,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """Sample weights combined with any per-target weights (class_weight)."""
         return sample_weight
 
-    def _new_state(self, n_features, n_outputs, dtype):
+    def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
-        network.initialize(dtype, check_random_state(self.random_state))
+        network.initialize(dtype, rng)
         optimizer = check_optimizer(self.optimizer)
         return TrainingState(
             network=network,

@@ -200,7 +200,7 @@ class _Loop:
         n = data.n_train
         batch_size = n if config.batch_size is None else min(config.batch_size, n)
         self.batches = list(gen_batches(n, batch_size))
-        self.workspace = state.network.allocate(batch_size)
+        self.workspace = state.network.allocate(batch_size, config.random_state)
         self.row_buffer = (
             np.empty((batch_size, data.X.shape[1]), dtype=state.network.dtype)
             if isinstance(data.X, np.ndarray)

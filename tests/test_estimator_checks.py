@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skfit import GDClassifier, GDRegressor
+from skfit import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 
 # The defaults, and small shuffled mini-batches (the checks' data sets hold fewer
 # rows than the default batch of 32, which makes the defaults full batch there).
@@ -16,6 +16,8 @@ ESTIMATORS = [
     GDClassifier(),
     GDRegressor(batch_size=4, random_state=0),
     GDClassifier(batch_size=4, random_state=0),
+    MLPRegressor(),
+    MLPClassifier(),
 ]
 
 # With shuffled mini-batches, a repeated row and a doubled weight land in different
@@ -43,7 +45,9 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+@pytest.mark.parametrize(
+    "Estimator", [GDRegressor, GDClassifier, MLPRegressor, MLPClassifier]
+)
 @pytest.mark.parametrize(
     "check",
     [
@@ -52,5 +56,7 @@ def test_sklearn_compatible(estimator, check):
     ],
 )
 def test_full_batch_sample_weight_equivalence(Estimator, check):
-    estimator = Estimator(batch_size=None, optimizer="sgd", learning_rate=0.1)
+    estimator = Estimator(
+        batch_size=None, optimizer="sgd", learning_rate=0.1, random_state=0
+    )
     check(Estimator.__name__, estimator)

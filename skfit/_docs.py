@@ -1,0 +1,118 @@
+"""Docstring sections shared by every estimator, so that each is written once."""
+
+_TRAINING_PARAMETERS = """
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The weight penalty. "l2" is ``l1_ratio=0``, "l1" is ``l1_ratio=1``,
+        "elasticnet" uses ``l1_ratio``; None disables it. Biases are not penalised.
+    alpha : float, default=1e-4
+        Penalty strength: the objective adds
+        ``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``.
+    l1_ratio : float, default=0.15
+        The l1 share of the elastic-net penalty, in [0, 1].
+{fit_intercept}    optimizer : {"sgd", "adam"} or optimizer object, default="adam"
+        The update rule (see :mod:`skfit.optimizers`). Adam is the default
+        because its per-coordinate step sizes cope with unscaled features.
+    learning_rate : float, default={learning_rate}
+        The initial step size; the rate of update ``t`` is
+        ``learning_rate * schedule(t)``.
+    schedule : "constant" or callable, default="constant"
+        The learning-rate schedule: a callable ``t -> multiplier`` of the rate,
+        ``t`` counting the updates applied before (see :mod:`skfit.schedules`).
+    batch_size : int or None, default={batch_size}
+        Samples per gradient update; None for full-batch gradient descent, 1 for
+        per-sample updates. Larger than the data means full batch.
+    max_epochs : int, default=200
+        The most epochs one ``fit`` call runs; reaching it warns with a
+        ``ConvergenceWarning``.
+    tol : float or None, default=1e-4
+        Training stops with ``stop_reason_='tol'`` when the epoch loss has not
+        improved on the best by more than ``tol`` for ``n_iter_no_change`` epochs
+        (absolute, as in scikit-learn). None disables the rule.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Epochs without improvement before ``tol`` or ``early_stopping`` stop.
+    loss_threshold : float or None, default=None
+        Stop (``stop_reason_='loss_threshold'``) once the epoch loss is at or below it.
+    early_stopping : bool, default=False
+        Hold out a validation share and stop when its loss has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, restoring the best parameters.
+    validation_fraction : float or None, default=None
+        The share held out for validation (stratified for classifiers); every epoch
+        then records ``val_loss`` and ``val_score``. With ``early_stopping`` and
+        None, 0.1 is held out.
+    spike_policy : {"ignore", "warn", "skip", "rollback", "raise"}, default="warn"
+        What a loss spike (see ``spike_threshold``) does. Every spike is recorded in
+        ``spikes_`` and counted in ``history_``; "warn" adds one ``LossSpikeWarning``
+        per call; "skip" withholds the batch's update; "rollback" restores the
+        parameters and optimizer state of the last epoch without spikes and halves
+        the learning rate; "raise" raises ``LossSpikeError``. Repeated spikes under
+        "skip" or "rollback" stop training with ``stop_reason_='spike'``. A batch with
+        a non-finite loss or gradient is never applied, whatever the policy.
+    spike_threshold : float, default=6.0
+        A batch loss is a spike when its logarithm exceeds the running mean of
+        recent batch log-losses by more than this many running standard deviations
+        (exponentially weighted, after a warm-up of 20 batches; see
+        :mod:`skfit.spikes`). The default stays quiet on the ordinary noise of
+        batches of 16 rows or more.
+    shuffle : bool, default=True
+        Whether to reshuffle the training rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds shuffling and the validation split; an int makes fits repeatable.
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the previous parameters and optimizer state.
+    callbacks : list of Callback or None, default=None
+        Objects called during training (see :mod:`skfit.callbacks`); they are used
+        as given and never modified.
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar, 2 prints one line per epoch.
+"""
+
+_FIT_INTERCEPT = """    fit_intercept : bool, default=True
+        Whether to learn a bias.
+"""
+
+#: The fitted attributes that every estimator has.
+FITTED_ATTRIBUTES = """
+    history_ : History
+        One record per epoch since the parameters were initialised.
+    loss_curve_ : list of float
+        The training loss per epoch.
+    n_epochs_ : int
+        Epochs run since initialisation, ``len(history_)``.
+    n_iter_ : int
+        The same as ``n_epochs_``, under scikit-learn's name.
+    t_ : int
+        Gradient updates applied since initialisation.
+    stop_reason_ : str
+        The stopping rule that ended the last call: 'max_epochs', 'tol',
+        'loss_threshold', 'early_stopping', 'diverged', 'spike', 'callback' or
+        'interrupted'.
+    converged_ : bool
+        Whether the last call stopped by 'tol', 'loss_threshold' or 'early_stopping'.
+    best_epoch_ : int
+        The epoch with the lowest monitored loss in the last call (the validation
+        loss under early stopping, else the training loss); its parameters are
+        restored after early stopping and divergence.
+    best_loss_ : float
+        The monitored loss at ``best_epoch_``.
+    spikes_ : list of Spike
+        Batches whose loss spiked, with the rows they held.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+"""
+
+
+def training_parameters(*, learning_rate, batch_size, n_iter_no_change, linear):
+    """The numpydoc entries of the shared hyperparameters, with these defaults."""
+    values = {
+        "{learning_rate}": str(learning_rate),
+        "{batch_size}": str(batch_size),
+        "{n_iter_no_change}": str(n_iter_no_change),
+        "{fit_intercept}": _FIT_INTERCEPT if linear else "",
+    }
+    # str.format would trip over the braces of the option sets in the text.
+    text = _TRAINING_PARAMETERS
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
