@@ -230,7 +230,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         return TrainingState(
             network=network,
             optimizer=optimizer,
-            optimizer_state=optimizer.init(network.params),
+            optimizer_state=optimizer.init([network.flat]),
             schedule=check_schedule(self.schedule),
             spike_detector=SpikeDetector(self.spike_threshold),
         )

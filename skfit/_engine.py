@@ -62,15 +62,11 @@ class TrainingState:
 
     def snapshot(self):
         """Copies of the parameters and the optimizer state."""
-        return (
-            [p.copy() for p in self.network.params],
-            copy.deepcopy(self.optimizer_state),
-        )
+        return self.network.flat.copy(), copy.deepcopy(self.optimizer_state)
 
     def restore(self, snapshot):
         params, optimizer_state = snapshot
-        for current, saved in zip(self.network.params, params, strict=True):
-            np.copyto(current, saved)
+        np.copyto(self.network.flat, params)
         self.optimizer_state = copy.deepcopy(optimizer_state)
 
     def checkpoint(self):
@@ -201,9 +197,12 @@ class _Loop:
         batch_size = n if config.batch_size is None else min(config.batch_size, n)
         self.batches = list(gen_batches(n, batch_size))
         self.workspace = state.network.allocate(batch_size, config.random_state)
+        # One batch over all rows needs no shuffling: its gradient is a sum.
+        self.shuffle = config.shuffle and len(self.batches) > 1
+        gathers = self.shuffle or data.rows is not None
         self.row_buffer = (
             np.empty((batch_size, data.X.shape[1]), dtype=state.network.dtype)
-            if isinstance(data.X, np.ndarray)
+            if gathers and isinstance(data.X, np.ndarray)
             else None
         )
         sw = data.sample_weight
@@ -351,7 +350,7 @@ class _Loop:
     def order(self, rng):
         """Row numbers of the training rows in this epoch's order (None: 0..n-1)."""
         rows = self.data.rows
-        if not self.config.shuffle:
+        if not self.shuffle:
             return rows
         permutation = rng.permutation(self.data.n_train)
         return permutation if rows is None else rows[permutation]
@@ -361,7 +360,10 @@ class _Loop:
         """Train one epoch; return its history record and whether it was interrupted."""
         state, data, config = self.state, self.data, self.config
         network, loss_fn, penalty = state.network, self.config.loss, config.penalty
-        params, coefs = network.params, network.coefs
+        params = [network.flat]
+        weights = network.flat[: network.n_weights]
+        flat_grad = self.workspace.flat_grad
+        weight_grads = flat_grad[: network.n_weights]
         X, Y, sw = data.X, data.Y, data.sample_weight
         callbacks = config.callbacks
         order = self.order(config.random_state)
@@ -382,7 +384,7 @@ class _Loop:
                 m = raw.shape[0]
                 if sw is None:
                     weight = float(m)
-                    data_loss = float(losses.mean())
+                    data_loss = float(losses.sum()) / m
                     grad_raw *= 1.0 / m
                 else:
                     swb = sw[rows]
@@ -391,10 +393,10 @@ class _Loop:
                     grad_raw *= (swb / (m * self.mean_weight))[:, np.newaxis]
                 # The batch's share of the objective's weight; 1 for equal weights.
                 scale = weight / (m * self.mean_weight)
-                objective = data_loss + penalty.value(coefs)
-                grads = network.backward(Xb, grad_raw, self.workspace)
-                penalty.add_gradient(coefs, grads[0::2], scale)
-                grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+                objective = data_loss + penalty.value(weights)
+                network.backward(Xb, grad_raw, self.workspace)
+                penalty.add_gradient(weights, weight_grads, scale)
+                grad_norm = math.sqrt(float(np.dot(flat_grad, flat_grad)))
                 finite = math.isfinite(grad_norm)
                 if finite:
                     is_spike, baseline, ratio = detector.check(objective, m)
@@ -416,11 +418,11 @@ class _Loop:
                         * state.schedule(state.t)
                     )
                     steps, state.optimizer_state = state.optimizer.update(
-                        grads, state.optimizer_state, rate
+                        [flat_grad], state.optimizer_state, rate
                     )
                     for param, step in zip(params, steps, strict=True):
                         param += step
-                    penalty.proximal_step(coefs, rate, scale)
+                    penalty.after_update(weights, rate, scale)
                     state.t += 1
                 batch_losses[b] = objective
                 batch_weights[b] = weight
@@ -529,5 +531,5 @@ class _Loop:
         raw = network.predict_raw(data.X_val)
         losses = self.config.loss.loss(data.Y_val, raw)
         data_loss = float(np.average(losses, weights=data.sample_weight_val))
-        loss = data_loss + self.config.penalty.value(network.coefs)
+        loss = data_loss + self.config.penalty.value(network.flat[: network.n_weights])
         return loss, float(data.score(raw, data.y_val, data.sample_weight_val))

@@ -7,6 +7,8 @@ calls: ``allocate`` (working buffers for a batch size, owned by the engine),
 training workspace: its forward passes apply dropout to the hidden layers.
 """
 
+import math
+
 import numpy as np
 from scipy.special import erf
 from sklearn.utils.extmath import safe_sparse_dot
@@ -80,9 +82,23 @@ ACTIVATIONS = {
 }
 
 
+def _blocks(flat, shapes):
+    """Views of consecutive blocks of the 1-D array ``flat``, one per shape."""
+    views, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        views.append(flat[start : start + size].reshape(shape))
+        start += size
+    return views
+
+
 class _Workspace:
     """Buffers for one batch size: pre-activations, activations, deltas, gradients,
-    and in training with dropout the random generator and the kept activations."""
+    and in training with dropout the random generator and the kept activations.
+
+    The gradients live in one flat array laid out as the network's parameters,
+    so that the optimizer, the penalty and the norm each take one call per batch.
+    """
 
     def __init__(self, network, n_rows, dtype, random_state=None):
         hidden = network.layer_sizes[1:-1]
@@ -90,7 +106,10 @@ class _Workspace:
         self.act = [np.empty((n_rows, h), dtype=dtype) for h in hidden]
         self.delta = [np.empty((n_rows, h), dtype=dtype) for h in hidden]
         self.raw = np.empty((n_rows, network.layer_sizes[-1]), dtype=dtype)
-        self.grads = [np.empty_like(p) for p in network.params]
+        self.flat_grad = np.empty_like(network.flat)
+        views = _blocks(self.flat_grad, network.shapes)
+        self.coef_grads = views[: network.n_layers]
+        self.intercept_grads = views[network.n_layers :]
         self.dropout = network.dropout if random_state is not None else 0.0
         if self.dropout:
             # A Generator fills preallocated buffers (RandomState cannot).
@@ -117,10 +136,16 @@ class Network:
 
     Attributes
     ----------
+    flat : ndarray of shape (n_params,)
+        Every parameter in one array: all weights first, then all biases.
     coefs : list of ndarray
-        Weight matrices, ``coefs[i]`` of shape ``(layer_sizes[i], layer_sizes[i+1])``.
+        Weight matrices, ``coefs[i]`` of shape ``(layer_sizes[i], layer_sizes[i+1])``,
+        views into ``flat``.
     intercepts : list of ndarray
-        Bias vectors, ``intercepts[i]`` of shape ``(layer_sizes[i+1],)``.
+        Bias vectors, ``intercepts[i]`` of shape ``(layer_sizes[i+1],)``, views
+        into ``flat``.
+    n_weights : int
+        The number of weights: ``flat[:n_weights]`` are the penalised parameters.
     """
 
     def __init__(self, layer_sizes, activation="relu", fit_intercept=True, dropout=0.0):
@@ -136,8 +161,35 @@ class Network:
         return len(self.layer_sizes) - 1
 
     @property
+    def shapes(self):
+        """The shapes of the blocks of :attr:`flat`: the weights', then the biases'."""
+        sizes = self.layer_sizes
+        coefs = list(zip(sizes[:-1], sizes[1:], strict=True))
+        return coefs + [(fan_out,) for fan_out in sizes[1:]]
+
+    @property
+    def n_weights(self):
+        return sum(fan_in * fan_out for fan_in, fan_out in self.shapes[: self.n_layers])
+
+    def _bind(self, flat):
+        self.flat = flat
+        views = _blocks(flat, self.shapes)
+        self.coefs = views[: self.n_layers]
+        self.intercepts = views[self.n_layers :]
+
+    def __getstate__(self):
+        # Views would be pickled as copies, detached from the flat array.
+        state = dict(self.__dict__)
+        del state["coefs"], state["intercepts"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bind(self.flat)
+
+    @property
     def params(self):
-        """All parameter arrays, ``[W0, b0, W1, b1, ...]``."""
+        """All parameter arrays, ``[W0, b0, W1, b1, ...]`` (views into ``flat``)."""
         params = []
         for coef, intercept in zip(self.coefs, self.intercepts, strict=True):
             params += [coef, intercept]
@@ -158,17 +210,12 @@ class Network:
         (``factor`` 12) trained worse here: on ``make_regression(1000, 20)`` with 32
         relu units and Adam, test R^2 0.91 against 0.97 with Glorot's.
         """
-        self.coefs, self.intercepts = [], []
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        sizes = self.layer_sizes
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-            if self.n_layers == 1:
-                coef = np.zeros((fan_in, fan_out), dtype=dtype)
-            else:
-                bound = np.sqrt(factor / (fan_in + fan_out))
-                coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
-            self.coefs.append(np.ascontiguousarray(coef, dtype=dtype))
-            self.intercepts.append(np.zeros(fan_out, dtype=dtype))
+        self._bind(np.zeros(sum(math.prod(s) for s in self.shapes), dtype=dtype))
+        if self.n_layers > 1:
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            for coef in self.coefs:
+                bound = np.sqrt(factor / sum(coef.shape))
+                coef[...] = random_state.uniform(-bound, bound, coef.shape)
         return self
 
     def allocate(self, n_rows, random_state=None):
@@ -212,21 +259,22 @@ class Network:
         """Gradients of ``sum(grad_raw * raw)`` with respect to every parameter.
 
         ``grad_raw`` is the derivative of the batch objective with respect to the raw
-        outputs of the last ``forward`` call on the same ``X``. Returns the gradient
-        arrays in the order of :attr:`params`, views into ``workspace``.
+        outputs of the last ``forward`` call on the same ``X``. Fills
+        ``workspace.flat_grad`` (laid out as :attr:`flat`) and returns its views in
+        the order of :attr:`params`.
         """
         n = X.shape[0]
         derivative = ACTIVATIONS[self.activation][1]
-        grads = workspace.grads
+        coef_grads, intercept_grads = workspace.coef_grads, workspace.intercept_grads
         delta = grad_raw
         hidden_outputs = workspace.kept if workspace.dropout else workspace.act
         for layer in range(self.n_layers - 1, -1, -1):
             inputs = X if layer == 0 else hidden_outputs[layer - 1][:n]
-            _dot(inputs.T, delta, grads[2 * layer])
+            _dot(inputs.T, delta, coef_grads[layer])
             if layer == self.n_layers - 1 and not self.fit_intercept:
-                grads[2 * layer + 1].fill(0)
+                intercept_grads[layer].fill(0)
             else:
-                np.sum(delta, axis=0, out=grads[2 * layer + 1])
+                np.sum(delta, axis=0, out=intercept_grads[layer])
             if layer > 0:
                 previous = workspace.delta[layer - 1][:n]
                 np.dot(delta, self.coefs[layer].T, out=previous)
@@ -236,6 +284,9 @@ class Network:
                     workspace.pre[layer - 1][:n], workspace.act[layer - 1][:n], previous
                 )
                 delta = previous
+        grads = []
+        for coef_grad, intercept_grad in zip(coef_grads, intercept_grads, strict=True):
+            grads += [coef_grad, intercept_grad]
         return grads
 
     def predict_raw(self, X, batch_size=4096):

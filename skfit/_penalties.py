@@ -1,8 +1,9 @@
 """The weight penalty ``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``.
 
-Only weight matrices are penalised, never biases. The smooth (l2) part enters the
-gradient; the l1 part is applied as a proximal step after each update, so that
-weights reach exact zeros.
+Only weights are penalised, never biases. The smooth (l2) part enters the gradient,
+or, for optimizers with decoupled weight decay (AdamW), shrinks the weights directly
+after each update; the l1 part is applied as a proximal step (soft-thresholding)
+after each update, so that weights reach exact zeros.
 """
 
 import numpy as np
@@ -11,7 +12,7 @@ __all__ = ["Penalty"]
 
 
 class Penalty:
-    """The elastic-net penalty on a list of weight matrices.
+    """The elastic-net penalty on the weights, held as one flat array.
 
     Parameters
     ----------
@@ -19,35 +20,37 @@ class Penalty:
         Overall strength; 0 disables the penalty.
     l1_ratio : float
         Share of the l1 term: 0 is l2 (ridge), 1 is l1 (lasso).
+    decoupled : bool, default=False
+        Apply the l2 part as a decay of the weights after each update
+        (``w -= rate * l2 * w``) instead of through the gradient.
     """
 
-    def __init__(self, alpha, l1_ratio):
-        self.alpha = float(alpha)
-        self.l1_ratio = float(l1_ratio)
-        self.l2 = self.alpha * (1.0 - self.l1_ratio)
-        self.l1 = self.alpha * self.l1_ratio
+    def __init__(self, alpha, l1_ratio, decoupled=False):
+        self.l2 = float(alpha) * (1.0 - float(l1_ratio))
+        self.l1 = float(alpha) * float(l1_ratio)
+        self.decoupled = decoupled
 
-    def value(self, coefs):
-        """The penalty of the weights ``coefs``."""
+    def value(self, weights):
+        """The penalty of the flat array of ``weights``."""
         total = 0.0
         if self.l2:
-            total += 0.5 * self.l2 * sum(float(np.vdot(w, w)) for w in coefs)
+            total += 0.5 * self.l2 * float(np.dot(weights, weights))
         if self.l1:
-            total += self.l1 * sum(float(np.abs(w).sum()) for w in coefs)
+            total += self.l1 * float(np.abs(weights).sum())
         return total
 
-    def add_gradient(self, coefs, coef_grads, scale):
-        """Add ``scale`` times the gradient of the smooth part to ``coef_grads``."""
-        if self.l2:
-            for w, g in zip(coefs, coef_grads, strict=True):
-                g += (self.l2 * scale) * w
+    def add_gradient(self, weights, weight_grads, scale):
+        """Add ``scale`` times the gradient of the smooth part to ``weight_grads``."""
+        if self.l2 and not self.decoupled:
+            weight_grads += (self.l2 * scale) * weights
 
-    def proximal_step(self, coefs, learning_rate, scale):
-        """Soft-threshold the weights by ``learning_rate * scale * l1``, in place."""
+    def after_update(self, weights, learning_rate, scale):
+        """Decay (decoupled l2) and soft-threshold (l1) the weights, in place."""
+        if self.l2 and self.decoupled:
+            weights *= 1.0 - learning_rate * scale * self.l2
         if self.l1:
             threshold = learning_rate * scale * self.l1
-            for w in coefs:
-                shrunk = np.abs(w)
-                shrunk -= threshold
-                np.maximum(shrunk, 0, out=shrunk)
-                np.copysign(shrunk, w, out=w)
+            shrunk = np.abs(weights)
+            shrunk -= threshold
+            np.maximum(shrunk, 0, out=shrunk)
+            np.copysign(shrunk, weights, out=weights)
