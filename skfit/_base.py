@@ -31,9 +31,9 @@ from ._sklearn_compat import (
     _fit_context,
 )
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
-from .losses import check_loss
-from .optimizers import check_optimizer
-from .schedules import check_schedule
+from .losses import _CLASSIFICATION_LOSSES, _REGRESSION_LOSSES, check_loss
+from .optimizers import _OPTIMIZERS, check_optimizer
+from .schedules import _SCHEDULES, check_schedule
 from .spikes import SpikeDetector
 
 #: The share held out for validation when early_stopping is on and
@@ -51,9 +51,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
-        "optimizer": [StrOptions({"sgd", "adam"}), HasMethods(["init", "update"])],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["init", "update"])],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "schedule": [StrOptions({"constant"}), callable],
+        "schedule": [StrOptions(set(_SCHEDULES)), callable],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -162,7 +162,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
-            config = self._training_config(rng, incremental)
+            config = self._training_config(rng, incremental, state)
             config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
             outcome = train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
@@ -274,17 +274,23 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
     def _stratify(self, y):
         return None
 
-    def _training_config(self, rng, incremental):
+    def _loss_object(self):
+        return check_loss(self.loss)
+
+    def _training_config(self, rng, incremental, state):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
+        decoupled = getattr(state.optimizer, "decoupled_weight_decay", False)
         callbacks = list(self.callbacks or [])
         if self.verbose == 1:
             callbacks.append(ProgressBar())
         elif self.verbose >= 2:
             callbacks.append(EpochLogger())
         return TrainingConfig(
-            loss=check_loss(self.loss),
-            penalty=Penalty(0.0 if penalty is None else self.alpha, l1_ratio),
+            loss=self._loss_object(),
+            penalty=Penalty(
+                0.0 if penalty is None else self.alpha, l1_ratio, decoupled=decoupled
+            ),
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             max_epochs=1 if incremental else self.max_epochs,
@@ -324,15 +330,29 @@ class GDRegressorBase(RegressorMixin, BaseGD):
 
     _parameter_constraints = {
         **BaseGD._parameter_constraints,
-        "loss": [StrOptions({"squared_error"}), HasMethods(["loss", "gradient"])],
+        "loss": [
+            StrOptions(set(_REGRESSION_LOSSES)),
+            HasMethods(["loss", "gradient"]),
+        ],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
     }
+
+    def _loss_object(self):
+        return check_loss(self.loss, epsilon=self.epsilon)
 
     def _encode_targets(self, y, dtype, *, reset, incremental, classes):
         Y = np.asarray(y, dtype=dtype)
+        if getattr(self._loss_object(), "requires_nonnegative_y", False) and np.any(
+            Y < 0
+        ):
+            raise ValueError(
+                f"loss={self.loss!r} needs non-negative targets, but y has "
+                f"{int(np.sum(Y < 0))} negative values."
+            )
         return Y.reshape(-1, 1) if Y.ndim == 1 else Y
 
     def _predictions_from_raw(self, raw):
-        predictions = check_loss(self.loss).inverse_link(raw)
+        predictions = self._loss_object().inverse_link(raw)
         return predictions[:, 0] if predictions.shape[1] == 1 else predictions
 
     def _score_raw(self, raw, y, sample_weight):
@@ -387,7 +407,10 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
 
     _parameter_constraints = {
         **BaseGD._parameter_constraints,
-        "loss": [StrOptions({"log_loss"}), HasMethods(["loss", "gradient"])],
+        "loss": [
+            StrOptions(set(_CLASSIFICATION_LOSSES)),
+            HasMethods(["loss", "gradient"]),
+        ],
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
@@ -528,7 +551,7 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
         return self._labels_from_raw(self._raw(X))
 
     def _has_probabilities(self):
-        return check_loss(self.loss).has_probabilities
+        return self._loss_object().has_probabilities
 
     @available_if(_has_probabilities)
     def predict_proba(self, X):
@@ -543,10 +566,7 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        proba = check_loss(self.loss).inverse_link(self._raw(X))
-        if proba.shape[1] == 1:
-            return np.hstack([1 - proba, proba])
-        return proba
+        return self._loss_object().predict_proba(self._raw(X))
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):

@@ -9,15 +9,23 @@ _TRAINING_PARAMETERS = """
         ``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``.
     l1_ratio : float, default=0.15
         The l1 share of the elastic-net penalty, in [0, 1].
-{fit_intercept}    optimizer : {"sgd", "adam"} or optimizer object, default="adam"
-        The update rule (see :mod:`skfit.optimizers`). Adam is the default
+{fit_intercept}    optimizer : str or optimizer object, default="adam"
+        The update rule: "sgd", "momentum", "nesterov", "adagrad", "rmsprop",
+        "adam" or "adamw" (see :mod:`skfit.optimizers` for each one's formula and
+        defaults), or an object with ``init`` and ``update``. Adam is the default
         because its per-coordinate step sizes cope with unscaled features.
+        "adamw" applies the l2 part of the penalty as a decoupled weight decay,
+        ``w -= rate * alpha * (1 - l1_ratio) * w``.
     learning_rate : float, default={learning_rate}
         The initial step size; the rate of update ``t`` is
         ``learning_rate * schedule(t)``.
-    schedule : "constant" or callable, default="constant"
-        The learning-rate schedule: a callable ``t -> multiplier`` of the rate,
-        ``t`` counting the updates applied before (see :mod:`skfit.schedules`).
+    schedule : str, schedule object or callable, default="constant"
+        The learning-rate schedule: "constant", "invscaling", "step",
+        "exponential", "cosine", "onecycle" or "plateau", or a callable
+        ``t -> multiplier`` of the rate, ``t`` counting the updates applied
+        before (see :mod:`skfit.schedules`; "cosine" and "onecycle" span
+        ``max_epochs`` epochs, "plateau" lowers the rate when the epoch loss, or
+        the validation loss, stalls).
     batch_size : int or None, default={batch_size}
         Samples per gradient update; None for full-batch gradient descent, 1 for
         per-sample updates. Larger than the data means full batch.
@@ -116,3 +124,20 @@ def training_parameters(*, learning_rate, batch_size, n_iter_no_change, linear):
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     return text
+
+
+REGRESSION_LOSS = """    loss : str or loss object, default="squared_error"
+        The loss (see :mod:`skfit.losses`): "squared_error" (half the squared
+        error), "absolute_error", "huber", "epsilon_insensitive" (of support vector
+        regression) or "poisson" (half the Poisson deviance with a log link, for
+        ``y >= 0``); or an object with ``loss(y, raw)`` and ``gradient(y, raw)``.
+    epsilon : float, default=0.1
+        The width of the "huber" and "epsilon_insensitive" losses (ignored by the
+        others), as in scikit-learn's ``SGDRegressor``."""
+
+CLASSIFICATION_LOSS = """    loss : str or loss object, default="log_loss"
+        The loss (see :mod:`skfit.losses`): "log_loss", multinomial (softmax) over
+        all classes; or the margin losses "hinge", "squared_hinge" and
+        "modified_huber", one-vs-rest with one output column per class, in one
+        joint fit. ``predict_proba`` exists for "log_loss" and "modified_huber". A
+        loss object takes indicator-encoded targets."""

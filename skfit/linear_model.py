@@ -1,7 +1,12 @@
 """Linear models trained by gradient descent: GDRegressor and GDClassifier."""
 
 from ._base import GDClassifierBase, GDRegressorBase
-from ._docs import FITTED_ATTRIBUTES, training_parameters
+from ._docs import (
+    CLASSIFICATION_LOSS,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    training_parameters,
+)
 from ._models import Network
 
 __all__ = ["GDClassifier", "GDRegressor"]
@@ -39,10 +44,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
 
     Parameters
     ----------
-    loss : "squared_error" or loss object, default="squared_error"
-        The loss: half the squared error, or an object with ``loss(y, raw)`` and
-        ``gradient(y, raw)`` (see :mod:`skfit.losses`).
-    {_PARAMETERS}
+{REGRESSION_LOSS}{_PARAMETERS}
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
@@ -80,6 +82,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
     def __init__(
         self,
         loss="squared_error",
+        epsilon=0.1,
         *,
         penalty="l2",
         alpha=1e-4,
@@ -104,6 +107,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         verbose=0,
     ):
         self.loss = loss
+        self.epsilon = epsilon
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -136,11 +140,7 @@ class GDClassifier(_LinearModel, GDClassifierBase):
 
     Parameters
     ----------
-    loss : "log_loss" or loss object, default="log_loss"
-        The loss: the logistic / multinomial log-loss, or an object with
-        ``loss(y, raw)`` and ``gradient(y, raw)`` taking indicator-encoded targets
-        (see :mod:`skfit.losses`).
-    {_PARAMETERS}
+{CLASSIFICATION_LOSS}{_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into the sample weights; "balanced" uses
         ``n_samples / (n_classes * np.bincount(y))``. Not available in ``partial_fit``.

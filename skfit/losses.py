@@ -5,111 +5,43 @@ Every loss works on two-dimensional arrays: ``y`` and ``raw`` have shape
 the output columns, shape ``(n_samples,)``; ``gradient(y, raw)`` returns
 ``d loss / d raw`` with the shape of ``raw``. Classification targets arrive encoded
 as indicator columns: one column holding 0/1 for a binary problem, one column per
-class (one-hot) for a multiclass problem.
+class (one-hot) for a multiclass problem. The margin losses (hinge, squared_hinge,
+modified_huber) treat each column as its own binary problem (one-vs-rest) with the
+margin ``z = s * raw``, ``s = 2 * y - 1`` in {-1, +1}.
 
+Losses are scikit-learn style objects: settings such as ``epsilon`` are ``__init__``
+arguments, so ``clone`` copies them and a search can tune ``loss__epsilon``.
 A user-supplied loss is any object with the methods ``loss`` and ``gradient``
 (and ``inverse_link`` when it has probabilities); :func:`check_loss` adapts it.
 """
 
+import inspect
+
 import numpy as np
-from scipy.special import expit, logsumexp, softmax
 
-__all__ = ["LogLoss", "Loss", "SquaredError", "check_loss"]
+from ._classification_losses import Hinge, LogLoss, ModifiedHuber, SquaredHinge
+from ._loss_base import Loss
+from ._regression_losses import (
+    AbsoluteError,
+    EpsilonInsensitive,
+    Huber,
+    Poisson,
+    SquaredError,
+)
 
-
-class Loss:
-    """Base class of skfit's losses.
-
-    Subclasses implement :meth:`loss` and :meth:`gradient`; :meth:`loss_gradient`
-    computes both at once and is what the training engine calls, so a subclass that
-    can share work between the two overrides it.
-
-    Attributes
-    ----------
-    has_probabilities : bool
-        Whether :meth:`inverse_link` maps raw outputs to class probabilities.
-    """
-
-    has_probabilities = False
-
-    def loss(self, y, raw):
-        """Per-sample loss, summed over output columns, shape ``(n_samples,)``."""
-        raise NotImplementedError
-
-    def gradient(self, y, raw):
-        """Derivative of the per-sample loss with respect to ``raw``."""
-        raise NotImplementedError
-
-    def loss_gradient(self, y, raw):
-        """Return ``(loss(y, raw), gradient(y, raw))``."""
-        return self.loss(y, raw), self.gradient(y, raw)
-
-    def inverse_link(self, raw):
-        """Map raw outputs to predictions (the identity unless overridden)."""
-        return raw
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-
-class SquaredError(Loss):
-    """Half the squared error, ``0.5 * (raw - y) ** 2``.
-
-    The factor one half makes the gradient the plain residual ``raw - y`` and
-    matches scikit-learn's ``SGDRegressor`` and ``Ridge`` conventions.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skfit.losses import SquaredError
-    >>> SquaredError().loss(np.array([[1.0]]), np.array([[3.0]]))
-    array([2.])
-    """
-
-    def loss(self, y, raw):
-        residual = raw - y
-        return 0.5 * np.einsum("ij,ij->i", residual, residual)
-
-    def gradient(self, y, raw):
-        return raw - y
-
-    def loss_gradient(self, y, raw):
-        residual = raw - y
-        return 0.5 * np.einsum("ij,ij->i", residual, residual), residual
-
-
-class LogLoss(Loss):
-    """Cross-entropy of the predicted class probabilities.
-
-    With one output column it is the binary log-loss of the logistic model,
-    ``log(1 + exp(raw)) - y * raw`` with ``y`` in {0, 1}. With one column per class it
-    is the multinomial log-loss of the softmax model,
-    ``logsumexp(raw) - sum(y * raw)`` with ``y`` one-hot. Both are computed without
-    overflow for raw outputs of any size.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skfit.losses import LogLoss
-    >>> LogLoss().loss(np.array([[1.0]]), np.array([[0.0]])).round(4)
-    array([0.6931])
-    """
-
-    has_probabilities = True
-
-    def loss(self, y, raw):
-        if raw.shape[1] == 1:
-            return (np.logaddexp(0.0, raw) - y * raw)[:, 0]
-        return logsumexp(raw, axis=1) - np.einsum("ij,ij->i", y, raw)
-
-    def gradient(self, y, raw):
-        return self.inverse_link(raw) - y
-
-    def inverse_link(self, raw):
-        """Probabilities: the sigmoid of one column, or the softmax of several."""
-        if raw.shape[1] == 1:
-            return expit(raw)
-        return softmax(raw, axis=1)
+__all__ = [
+    "AbsoluteError",
+    "EpsilonInsensitive",
+    "Hinge",
+    "Huber",
+    "LogLoss",
+    "Loss",
+    "ModifiedHuber",
+    "Poisson",
+    "SquaredError",
+    "SquaredHinge",
+    "check_loss",
+]
 
 
 class _LossObject(Loss):
@@ -136,10 +68,27 @@ class _LossObject(Loss):
         return repr(self.obj)
 
 
-_LOSSES = {"squared_error": SquaredError, "log_loss": LogLoss}
+_LOSSES = {
+    "squared_error": SquaredError,
+    "absolute_error": AbsoluteError,
+    "huber": Huber,
+    "epsilon_insensitive": EpsilonInsensitive,
+    "poisson": Poisson,
+    "log_loss": LogLoss,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "modified_huber": ModifiedHuber,
+}
+#: The names for regressors and for classifiers.
+_REGRESSION_LOSSES = frozenset(
+    {"squared_error", "absolute_error", "huber", "epsilon_insensitive", "poisson"}
+)
+_CLASSIFICATION_LOSSES = frozenset(
+    {"log_loss", "hinge", "squared_hinge", "modified_huber"}
+)
 
 
-def check_loss(loss):
+def check_loss(loss, **options):
     """Return the :class:`Loss` named by ``loss``, or adapt a user's loss object.
 
     Parameters
@@ -147,13 +96,31 @@ def check_loss(loss):
     loss : str or object
         A name of skfit's losses, a :class:`Loss`, or an object with ``loss`` and
         ``gradient`` methods.
+    **options
+        Settings for a named loss, such as ``epsilon``; each is passed only to the
+        losses that take it (``check_loss("huber", epsilon=1.0)`` is ``Huber(1.0)``,
+        ``check_loss("hinge", epsilon=1.0)`` is ``Hinge()``). Ignored for objects.
 
     Returns
     -------
     Loss
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        When a setting of a skfit loss is out of range.
+
+    Examples
+    --------
+    >>> from skfit.losses import check_loss
+    >>> check_loss("huber", epsilon=1.35)
+    Huber(epsilon=1.35)
     """
     if isinstance(loss, str):
-        return _LOSSES[loss]()
-    if isinstance(loss, Loss):
-        return loss
-    return _LossObject(loss)
+        cls = _LOSSES[loss]
+        accepted = inspect.signature(cls).parameters
+        loss = cls(**{k: v for k, v in options.items() if k in accepted})
+    elif not isinstance(loss, Loss):
+        return _LossObject(loss)
+    loss._validate_params()
+    return loss

@@ -9,7 +9,12 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._base import GDClassifierBase, GDRegressorBase
-from ._docs import FITTED_ATTRIBUTES, training_parameters
+from ._docs import (
+    CLASSIFICATION_LOSS,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    training_parameters,
+)
 from ._models import ACTIVATIONS, Network
 from ._sklearn_compat import Interval, StrOptions
 
@@ -82,9 +87,7 @@ class MLPRegressor(_MultilayerPerceptron, GDRegressorBase):
     Parameters
     ----------
     {_NETWORK_PARAMETERS}
-    loss : "squared_error" or loss object, default="squared_error"
-        The loss of the output layer (see :mod:`skfit.losses`).
-    {_PARAMETERS}
+{REGRESSION_LOSS}{_PARAMETERS}
     Attributes
     ----------
     {_NETWORK_ATTRIBUTES}
@@ -119,6 +122,7 @@ class MLPRegressor(_MultilayerPerceptron, GDRegressorBase):
         *,
         dropout=0.0,
         loss="squared_error",
+        epsilon=0.1,
         penalty="l2",
         alpha=1e-4,
         l1_ratio=0.15,
@@ -144,6 +148,7 @@ class MLPRegressor(_MultilayerPerceptron, GDRegressorBase):
         self.activation = activation
         self.dropout = dropout
         self.loss = loss
+        self.epsilon = epsilon
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -176,9 +181,7 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
     Parameters
     ----------
     {_NETWORK_PARAMETERS}
-    loss : "log_loss" or loss object, default="log_loss"
-        The loss of the output layer (see :mod:`skfit.losses`).
-    {_PARAMETERS}
+{CLASSIFICATION_LOSS}{_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into the sample weights.
 
