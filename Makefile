@@ -2,7 +2,9 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 
-.PHONY: demo test lint bench clean
+OLDEST ?= .venv-oldest
+
+.PHONY: demo test test-oldest lint bench clean
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -26,8 +28,18 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
+# The suite on the oldest numpy, scipy and scikit-learn that setup.cfg admits.
+$(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
+	python3 -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -c requirements/oldest.txt -e ".[dev]"
+	touch $@
+
+test-oldest: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
+
 bench: $(VENV)/.installed-dev
 	$(PYTHON) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(OLDEST) build *.egg-info

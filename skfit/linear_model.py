@@ -1,5 +1,8 @@
 """Linear models trained by gradient descent: GDRegressor and GDClassifier."""
 
+import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
+
 from ._base import GDClassifierBase, GDRegressorBase
 from ._docs import (
     CLASSIFICATION_LOSS,
@@ -26,8 +29,43 @@ class _LinearModel:
     def coef_(self):
         weights = self._fitted_state("coef_").network.coefs[0]
         if weights.shape[1] == 1 and not hasattr(self, "classes_"):
-            return weights[:, 0]
-        return weights.T
+            coef = weights[:, 0]
+        else:
+            coef = weights.T
+        return sp.csr_matrix(coef) if self.__dict__.get("_sparse_coef") else coef
+
+    def sparsify(self):
+        """Show ``coef_`` as a scipy.sparse CSR matrix of its non-zero weights.
+
+        After an l1 or elastic-net fit many weights are exactly zero; the sparse
+        form states which without listing them. The model keeps its dense
+        parameters, so prediction and further training are unchanged; a fit that
+        starts afresh, or :meth:`densify`, shows ``coef_`` dense again.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        check_is_fitted(self)
+        self._sparse_coef = True
+        return self
+
+    def densify(self):
+        """Show ``coef_`` as a dense array again (undoes :meth:`sparsify`).
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        check_is_fitted(self)
+        self.__dict__.pop("_sparse_coef", None)
+        return self
+
+    def _new_state(self, *args):
+        self.__dict__.pop("_sparse_coef", None)
+        return super()._new_state(*args)
 
     @property
     def intercept_(self):
@@ -67,9 +105,9 @@ class GDRegressor(_LinearModel, GDRegressorBase):
     >>> from sklearn.datasets import make_regression
     >>> from skfit import GDRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
-    >>> est = GDRegressor(learning_rate=0.1, random_state=0).fit(X, y)
-    >>> est.stop_reason_
-    'tol'
+    >>> est = GDRegressor(batch_size=None, optimizer="sgd", learning_rate=0.5)
+    >>> est.fit(X, y).stop_reason_, est.n_epochs_
+    ('tol', 24)
     >>> round(est.score(X, y), 3)
     1.0
     """

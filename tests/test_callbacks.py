@@ -79,9 +79,6 @@ def test_verbose_1_shows_a_progress_bar(capsys):
     assert "3/3" in capsys.readouterr().err
 
 
-sklearn_callback = pytest.importorskip("sklearn.callback")
-
-
 class CountEpochs:
     """A scikit-learn FitCallback counting the tasks it hears about."""
 
@@ -103,6 +100,7 @@ class CountEpochs:
 
 
 def test_each_epoch_is_a_scikit_learn_fit_subtask():
+    pytest.importorskip("sklearn.callback")
     counter = CountEpochs()
     est = GDClassifier(max_epochs=4, tol=None).set_callbacks(counter)
     est.fit(X, y)
@@ -111,6 +109,7 @@ def test_each_epoch_is_a_scikit_learn_fit_subtask():
 
 
 def test_scikit_learn_progress_bar_inside_grid_search():
+    sklearn_callback = pytest.importorskip("sklearn.callback")
     pytest.importorskip("rich")
     search = GridSearchCV(
         GDClassifier(max_epochs=5), {"alpha": [1e-4, 1e-3]}, cv=2
