@@ -420,6 +420,7 @@ class _Loop:
                     steps, state.optimizer_state = state.optimizer.update(
                         [flat_grad], state.optimizer_state, rate
                     )
+                    penalty.before_update(weights, rate, scale)
                     for param, step in zip(params, steps, strict=True):
                         param += step
                     penalty.after_update(weights, rate, scale)

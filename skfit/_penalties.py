@@ -1,9 +1,10 @@
 """The weight penalty ``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``.
 
 Only weights are penalised, never biases. The smooth (l2) part enters the gradient,
-or, for optimizers with decoupled weight decay (AdamW), shrinks the weights directly
-after each update; the l1 part is applied as a proximal step (soft-thresholding)
-after each update, so that weights reach exact zeros.
+or, for optimizers with decoupled weight decay (AdamW), shrinks the weights from
+before each update (``w_t = w_{t-1} + step - rate * l2 * w_{t-1}``, as Loshchilov
+and Hutter's algorithm); the l1 part is applied as a proximal step
+(soft-thresholding) after each update, so that weights reach exact zeros.
 """
 
 import numpy as np
@@ -21,8 +22,9 @@ class Penalty:
     l1_ratio : float
         Share of the l1 term: 0 is l2 (ridge), 1 is l1 (lasso).
     decoupled : bool, default=False
-        Apply the l2 part as a decay of the weights after each update
-        (``w -= rate * l2 * w``) instead of through the gradient.
+        Apply the l2 part as a decay of the weights at each update
+        (``w -= rate * l2 * w``, with the weights from before the update) instead
+        of through the gradient.
     """
 
     def __init__(self, alpha, l1_ratio, decoupled=False):
@@ -44,10 +46,13 @@ class Penalty:
         if self.l2 and not self.decoupled:
             weight_grads += (self.l2 * scale) * weights
 
-    def after_update(self, weights, learning_rate, scale):
-        """Decay (decoupled l2) and soft-threshold (l1) the weights, in place."""
+    def before_update(self, weights, learning_rate, scale):
+        """Decay the weights by the decoupled l2 part, in place, before the step."""
         if self.l2 and self.decoupled:
             weights *= 1.0 - learning_rate * scale * self.l2
+
+    def after_update(self, weights, learning_rate, scale):
+        """Soft-threshold the weights by the l1 part, in place, after the step."""
         if self.l1:
             threshold = learning_rate * scale * self.l1
             shrunk = np.abs(weights)

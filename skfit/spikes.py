@@ -8,7 +8,10 @@ that is large against the batch-to-batch noise. The baseline and the spread are 
 exponentially weighted mean (memory about :data:`MEAN_MEMORY` batches) and standard
 deviation (about :data:`SPREAD_MEMORY` batches), updated in O(1) per batch. The spread
 is widened by ``sqrt(largest batch / batch)`` for a smaller batch (the last one of an
-epoch), whose mean loss is noisier.
+epoch), whose mean loss is noisier, and is at least :data:`MIN_SPREAD`: when the
+losses hardly vary (full-batch training near its optimum), a rise by a fraction of a
+percent is not a spike; at the default threshold a spike is at least
+``exp(6 * MIN_SPREAD)``, 1.35 times the baseline.
 
 The detector reports nothing during a warm-up of :data:`WARMUP_BATCHES` batches,
 whose losses it keeps to start from their median and median absolute deviation, so
@@ -34,6 +37,8 @@ WARMUP_BATCHES = 20
 #: Memories, in batches, of the running baseline and of the running spread.
 MEAN_MEMORY = 10
 SPREAD_MEMORY = 20
+#: The least spread of the log batch loss.
+MIN_SPREAD = 0.05
 #: A spike enters the statistics as the baseline plus this many spreads.
 CLIP_SPREADS = 2.0
 #: Losses below this share of the warm-up's median count as this share, so that a
@@ -107,7 +112,9 @@ class SpikeDetector:
             self._start(loss)
             return False, baseline, ratio
         log_loss = math.log(max(loss, self.floor))
-        spread = math.sqrt(self.variance * self.largest_batch / n_samples)
+        spread = max(
+            math.sqrt(self.variance * self.largest_batch / n_samples), MIN_SPREAD
+        )
         is_spike = log_loss > self.mean + self.threshold * spread
         self._update(self.mean + CLIP_SPREADS * spread if is_spike else log_loss)
         return is_spike, baseline, ratio
