@@ -1,5 +1,6 @@
 """skfit: scikit-learn compatible gradient-descent estimators that show training."""
 
+from .diagnostics import Diagnosis, LearningRateFinder, diagnose, find_learning_rate
 from .history import History, Spike
 from .linear_model import GDClassifier, GDRegressor
 from .neural_network import MLPClassifier, MLPRegressor
@@ -8,13 +9,17 @@ from .spikes import LossSpikeError, LossSpikeWarning
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Diagnosis",
     "GDClassifier",
     "GDRegressor",
     "History",
+    "LearningRateFinder",
     "LossSpikeError",
     "LossSpikeWarning",
     "MLPClassifier",
     "MLPRegressor",
     "Spike",
     "__version__",
+    "diagnose",
+    "find_learning_rate",
 ]

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -13,6 +14,7 @@ def demo(args):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from .diagnostics import diagnose
     from .linear_model import GDClassifier
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -50,7 +52,34 @@ def demo(args):
     )
     print(f"loss spikes: {len(classifier.spikes_)}")
     print(f"test accuracy: {model.score(X_test, y_test):.3f}")
+
+    diagnosis = diagnose(classifier)
+    print(f"\ndiagnosis: {diagnosis.verdict}")
+    print(diagnosis.evidence)
+    print("advice:")
+    for sentence in diagnosis.advice:
+        print(f"  - {sentence}")
+    _write_loss_curve(classifier, Path(args.output))
     return 0
+
+
+def _write_loss_curve(estimator, path):
+    """Save the loss-curve PNG, or say how to get one without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        print(
+            "\nloss-curve plot skipped: matplotlib is not installed "
+            '(pip install "skfit[plot]")'
+        )
+        return
+    from .plotting import LossCurveDisplay
+
+    # A bare Figure draws without pyplot, so no display or GUI backend is needed.
+    figure = Figure(figsize=(7, 4.2), layout="constrained")
+    LossCurveDisplay.from_estimator(estimator, ax=figure.subplots())
+    figure.savefig(path, dpi=120)
+    print(f"\nloss curve written to {path.resolve()}")
 
 
 def main(argv=None):
@@ -61,6 +90,11 @@ def main(argv=None):
     demo_parser.add_argument("--learning-rate", type=float, default=0.01)
     demo_parser.add_argument("--max-epochs", type=int, default=200)
     demo_parser.add_argument("--random-state", type=int, default=0)
+    demo_parser.add_argument(
+        "--output",
+        default="loss_curve.png",
+        help="where to write the loss-curve PNG (default: ./loss_curve.png)",
+    )
     demo_parser.set_defaults(handler=demo)
     args = parser.parse_args(argv)
     return args.handler(args)
