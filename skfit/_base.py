@@ -155,11 +155,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 incremental=incremental,
                 classes=classes,
             )
-            rng = check_random_state(self.random_state)
             if continuing:
                 self._check_continuation(state, Y)
             else:
+                rng = check_random_state(self.random_state)
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
+            rng = state.random_state
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental, state)
@@ -233,6 +234,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             optimizer_state=optimizer.init([network.flat]),
             schedule=check_schedule(self.schedule),
             spike_detector=SpikeDetector(self.spike_threshold),
+            random_state=rng,
         )
 
     def _check_continuation(self, state, Y):

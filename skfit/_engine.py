@@ -50,6 +50,9 @@ class TrainingState:
     optimizer_state: dict
     schedule: object
     spike_detector: SpikeDetector
+    #: Draws every shuffle, split and dropout mask, continuing over calls, so that
+    #: successive partial_fit calls see different batch orders.
+    random_state: object = None
     history: History = field(default_factory=History)
     spikes: list = field(default_factory=list)
     t: int = 0
@@ -73,7 +76,7 @@ class TrainingState:
         """Everything needed to undo a whole call: see :meth:`rollback`."""
         return (
             self.snapshot(),
-            copy.deepcopy((self.schedule, self.spike_detector)),
+            copy.deepcopy((self.schedule, self.spike_detector, self.random_state)),
             len(self.history),
             len(self.spikes),
             self.t,
@@ -82,7 +85,7 @@ class TrainingState:
 
     def rollback(self, checkpoint):
         snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.schedule, self.spike_detector = objects
+        self.schedule, self.spike_detector, self.random_state = objects
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]

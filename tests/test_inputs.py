@@ -636,3 +636,24 @@ def test_warm_start_false_after_partial_fit_starts_afresh(regression):
         est.partial_fit(X, y)
     fit_quietly(est.set_params(max_epochs=2, tol=None), X, y)
     assert est.n_epochs_ == 2
+
+
+def test_successive_partial_fit_calls_shuffle_differently_and_repeatably():
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+
+    def batch_losses(seed):
+        # A negligible step keeps the parameters still, so each epoch's batch
+        # losses depend only on which rows each batch holds.
+        est = GDRegressor(
+            optimizer="sgd", learning_rate=1e-300, batch_size=10, random_state=seed
+        )
+        for _ in range(3):
+            est.partial_fit(X, y)
+        return est.history_.batch_loss.reshape(3, 20)
+
+    losses = batch_losses(0)
+    np.testing.assert_array_equal(losses, batch_losses(0))
+    # Each call draws a new order from the generator the first call seeded.
+    assert not np.array_equal(losses[0], losses[1])
+    assert not np.array_equal(losses[1], losses[2])
+    assert_allclose(losses[0].sum(), losses[1].sum(), rtol=1e-5)
