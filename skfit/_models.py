@@ -24,7 +24,9 @@ def _relu(z, out):
 
 
 def _relu_derivative(z, a, delta):
-    delta[z <= 0] = 0
+    # Multiplying by the boolean mask is several times faster than assigning
+    # through it (delta[z <= 0] = 0).
+    np.multiply(delta, z > 0, out=delta)
 
 
 def _tanh(z, out):
