@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
+from .callbacks import Callback
 from .history import History, Spike
 from .spikes import LossSpikeError, LossSpikeWarning, SpikeDetector
 
@@ -216,6 +217,14 @@ class _Loop:
         )
         # int32 row numbers halve the size of spike records wherever they fit.
         self.index_dtype = np.int32 if data.X.shape[0] < 2**31 else np.int64
+        # Only the callbacks that define on_batch_end hear of every batch: a no-op
+        # hook would still cost a record and a call per batch.
+        self.batch_callbacks = [
+            callback
+            for callback in config.callbacks
+            if getattr(type(callback), "on_batch_end", Callback.on_batch_end)
+            is not Callback.on_batch_end
+        ]
         self.spikes_in_call = 0
         self.worst_spike = None
         self.consecutive_skips = 0
@@ -368,7 +377,7 @@ class _Loop:
         flat_grad = self.workspace.flat_grad
         weight_grads = flat_grad[: network.n_weights]
         X, Y, sw = data.X, data.Y, data.sample_weight
-        callbacks = config.callbacks
+        callbacks = self.batch_callbacks
         order = self.order(config.random_state)
         n_batches = len(self.batches)
         batch_losses = np.empty(n_batches)
@@ -402,16 +411,14 @@ class _Loop:
                 grad_norm = math.sqrt(float(np.dot(flat_grad, flat_grad)))
                 finite = math.isfinite(grad_norm)
                 if finite:
-                    is_spike, baseline, ratio = detector.check(objective, m)
+                    is_spike = detector.check(objective, m)
                     finite = math.isfinite(objective)
                 else:
-                    is_spike, baseline, ratio = True, detector.baseline, math.inf
+                    is_spike = True
                 skipped = False
                 if is_spike:
                     n_spikes += 1
-                    skipped = self.handle_spike(
-                        epoch, b, objective, baseline, ratio, rows, m, finite
-                    )
+                    skipped = self.handle_spike(epoch, b, objective, rows, m, finite)
                 else:
                     self.consecutive_skips = 0
                 if not skipped:
@@ -471,8 +478,11 @@ class _Loop:
             return np.take(X, rows, axis=0, out=self.row_buffer[: len(rows)])
         return X[rows]
 
-    def handle_spike(self, epoch, batch, objective, baseline, ratio, rows, m, finite):
+    def handle_spike(self, epoch, batch, objective, rows, m, finite):
         """Record a spike and apply the policy; return whether to skip the update."""
+        detector = self.state.spike_detector
+        baseline = detector.previous_baseline if finite else detector.baseline
+        ratio = objective / baseline if finite and baseline else math.inf
         # A slice only occurs when the batches walk X in order, so its positions are
         # the row numbers in X.
         indices = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows

@@ -80,10 +80,10 @@ class SpikeDetector:
     --------
     >>> from skfit.spikes import SpikeDetector
     >>> detector = SpikeDetector(threshold=6.0)
-    >>> [detector.check(1.0 + 0.1 * (i % 3), 32)[0] for i in range(30)][-1]
+    >>> [detector.check(1.0 + 0.1 * (i % 3), 32) for i in range(30)][-1]
     False
-    >>> detector.check(50.0, 32)[0]
-    True
+    >>> detector.check(50.0, 32), round(detector.previous_baseline, 2)
+    (True, 1.11)
     """
 
     def __init__(self, threshold):
@@ -94,30 +94,45 @@ class SpikeDetector:
         self.floor = 0.0
         self.largest_batch = 0
         self.warmup = []
+        self.previous_mean = math.nan
 
     @property
     def baseline(self):
         """The running (geometric) mean of recent batch losses; NaN before the first."""
         return math.exp(self.mean) if self.count else math.nan
 
+    @property
+    def previous_baseline(self):
+        """The baseline the last checked loss was compared with."""
+        return math.exp(self.previous_mean)
+
     def check(self, loss, n_samples):
-        """Return ``(is_spike, baseline, ratio)`` for the loss of a batch of
-        ``n_samples`` rows, and learn from it."""
-        baseline = self.baseline
+        """Whether the loss of a batch of ``n_samples`` rows is a spike; learn from it.
+
+        This runs once per batch, so it does the least work: the baseline a loss
+        was compared with is kept as :attr:`previous_baseline`, for the record of a
+        spike.
+        """
+        mean = self.previous_mean = self.mean if self.count else math.nan
         if not math.isfinite(loss):
-            return True, baseline, math.inf
-        ratio = loss / baseline if baseline else math.inf
-        self.largest_batch = max(self.largest_batch, n_samples)
+            return True
+        if n_samples > self.largest_batch:
+            self.largest_batch = n_samples
         if self.count < WARMUP_BATCHES:
             self._start(loss)
-            return False, baseline, ratio
-        log_loss = math.log(max(loss, self.floor))
-        spread = max(
-            math.sqrt(self.variance * self.largest_batch / n_samples), MIN_SPREAD
-        )
-        is_spike = log_loss > self.mean + self.threshold * spread
-        self._update(self.mean + CLIP_SPREADS * spread if is_spike else log_loss)
-        return is_spike, baseline, ratio
+            return False
+        log_loss = math.log(loss) if loss > self.floor else math.log(self.floor)
+        variance = self.variance
+        if n_samples < self.largest_batch:
+            variance *= self.largest_batch / n_samples
+        spread = math.sqrt(variance)
+        if spread < MIN_SPREAD:
+            spread = MIN_SPREAD
+        is_spike = log_loss > mean + self.threshold * spread
+        if is_spike:
+            log_loss = mean + CLIP_SPREADS * spread
+        self._update(log_loss)
+        return is_spike
 
     def _start(self, loss):
         self.count += 1
