@@ -1,23 +1,17 @@
 """The scikit-learn face shared by every skfit estimator.
 
 :class:`BaseGD` validates hyperparameters and data, builds the training state and
-data for the engine, runs it, and turns its outcome into fitted attributes.
-:class:`GDRegressorBase` and :class:`GDClassifierBase` add target encoding and the
-prediction methods; the concrete estimators only choose the network's shape.
+data for the engine, runs it, and turns its outcome into fitted attributes. The
+regression and classification faces are in :mod:`skfit._estimator_types`.
 """
 
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import TrainingConfig, TrainingData, TrainingState, train
@@ -31,7 +25,7 @@ from ._sklearn_compat import (
     _fit_context,
 )
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
-from .losses import _CLASSIFICATION_LOSSES, _REGRESSION_LOSSES, check_loss
+from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
 from .schedules import _SCHEDULES, check_schedule
 from .spikes import SpikeDetector
@@ -325,263 +319,3 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-class GDRegressorBase(RegressorMixin, BaseGD):
-    """Regression face: numeric targets, one or several outputs."""
-
-    _parameter_constraints = {
-        **BaseGD._parameter_constraints,
-        "loss": [
-            StrOptions(set(_REGRESSION_LOSSES)),
-            HasMethods(["loss", "gradient"]),
-        ],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
-    }
-
-    def _loss_object(self):
-        return check_loss(self.loss, epsilon=self.epsilon)
-
-    def _encode_targets(self, y, dtype, *, reset, incremental, classes):
-        Y = np.asarray(y, dtype=dtype)
-        if getattr(self._loss_object(), "requires_nonnegative_y", False) and np.any(
-            Y < 0
-        ):
-            raise ValueError(
-                f"loss={self.loss!r} needs non-negative targets, but y has "
-                f"{int(np.sum(Y < 0))} negative values."
-            )
-        return Y.reshape(-1, 1) if Y.ndim == 1 else Y
-
-    def _predictions_from_raw(self, raw):
-        predictions = self._loss_object().inverse_link(raw)
-        return predictions[:, 0] if predictions.shape[1] == 1 else predictions
-
-    def _score_raw(self, raw, y, sample_weight):
-        return r2_score(y, self._predictions_from_raw(raw), sample_weight=sample_weight)
-
-    def predict(self, X):
-        """Predict targets for ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions; one column per output of a multi-output fit.
-        """
-        return self._predictions_from_raw(self._raw(X))
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train one epoch on ``(X, y)``, continuing from the current parameters.
-
-        No validation share, tolerance or early stopping applies; the first call
-        initialises the parameters.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-
-class GDClassifierBase(ClassifierMixin, BaseGD):
-    """Classification face: label encoding, class weights, probabilities."""
-
-    _parameter_constraints = {
-        **BaseGD._parameter_constraints,
-        "loss": [
-            StrOptions(set(_CLASSIFICATION_LOSSES)),
-            HasMethods(["loss", "gradient"]),
-        ],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-    }
-
-    def _encode_targets(self, y, dtype, *, reset, incremental, classes):
-        check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(
-                f"{type(self).__name__} supports binary and multiclass targets, "
-                f"got {type_of_target(y)!r}."
-            )
-        if reset:
-            if classes is None and incremental:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: "
-                    "the list of every class that y may contain."
-                )
-            found = np.unique(y if classes is None else classes)
-            if found.shape[0] < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, "
-                    f"but the data contains only one class: {found[0]!r}."
-                )
-            self.classes_ = found
-        elif classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
-            raise ValueError(
-                f"classes={np.unique(classes)} differs from the classes of the first "
-                f"call, {self.classes_}."
-            )
-        elif not incremental and not np.array_equal(np.unique(y), self.classes_):
-            raise ValueError(
-                f"A warm-started fit needs the classes {self.classes_} it was fitted "
-                f"with, but y holds {np.unique(y)}; fit with warm_start=False to "
-                "start afresh."
-            )
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown} that are not among the classes "
-                f"{self.classes_} the estimator was fitted with."
-            )
-        return label_binarize(y, classes=self.classes_).astype(dtype)
-
-    def _weigh_targets(self, y, sample_weight, dtype, incremental):
-        if self.class_weight is None:
-            weights = sample_weight
-        else:
-            if self.class_weight == "balanced" and incremental:
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit: the "
-                    "class frequencies of one batch are not those of the data. Pass "
-                    "a dict computed with sklearn.utils.compute_class_weight instead."
-                )
-            per_class = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y
-            )
-            class_weights = per_class[np.searchsorted(self.classes_, y)].astype(dtype)
-            weights = (
-                class_weights
-                if sample_weight is None
-                else (sample_weight * class_weights)
-            )
-        if weights is not None:
-            weighted = np.unique(y[weights > 0])
-            if weighted.shape[0] < 2 and not incremental:
-                raise ValueError(
-                    "Only one class has a non-zero sample weight; a classifier "
-                    "needs samples of at least 2 classes to train."
-                )
-        return weights
-
-    def _stratify(self, y):
-        return y
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train one epoch on ``(X, y)``, continuing from the current parameters.
-
-        No validation share, tolerance or early stopping applies; the first call
-        initialises the parameters and must name every class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        classes : array-like of shape (n_classes,), default=None
-            Every class ``y`` may contain over all calls; required on the first.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
-
-    def _labels_from_raw(self, raw):
-        if raw.shape[1] == 1:
-            return self.classes_[(raw[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(raw, axis=1)]
-
-    def _score_raw(self, raw, y, sample_weight):
-        return accuracy_score(
-            y, self._labels_from_raw(raw), sample_weight=sample_weight
-        )
-
-    def decision_function(self, X):
-        """Raw scores: the logit of the positive class, or one column per class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        raw = self._raw(X)
-        return raw[:, 0] if raw.shape[1] == 1 else raw
-
-    def predict(self, X):
-        """Predict class labels for ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        return self._labels_from_raw(self._raw(X))
-
-    def _has_probabilities(self):
-        return self._loss_object().has_probabilities
-
-    @available_if(_has_probabilities)
-    def predict_proba(self, X):
-        """Class probabilities, one column per class in ``classes_`` order.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        return self._loss_object().predict_proba(self._raw(X))
-
-    @available_if(_has_probabilities)
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))

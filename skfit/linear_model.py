@@ -3,13 +3,13 @@
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import GDClassifierBase, GDRegressorBase
 from ._docs import (
     CLASSIFICATION_LOSS,
     FITTED_ATTRIBUTES,
     REGRESSION_LOSS,
     training_parameters,
 )
+from ._estimator_types import GDClassifierBase, GDRegressorBase
 from ._models import Network
 
 __all__ = ["GDClassifier", "GDRegressor"]

@@ -8,13 +8,13 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._base import GDClassifierBase, GDRegressorBase
 from ._docs import (
     CLASSIFICATION_LOSS,
     FITTED_ATTRIBUTES,
     REGRESSION_LOSS,
     training_parameters,
 )
+from ._estimator_types import GDClassifierBase, GDRegressorBase
 from ._models import ACTIVATIONS, Network
 from ._sklearn_compat import Interval, StrOptions
 
