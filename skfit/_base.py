@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import TrainingConfig, TrainingData, TrainingState, train
+from ._engine import train
 from ._penalties import Penalty
 from ._sklearn_compat import (
     CallbackSupportMixin,
@@ -24,6 +24,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ._state import TrainingConfig, TrainingData, TrainingState
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer

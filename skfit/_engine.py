@@ -6,29 +6,22 @@ penalty, checks the batch, and applies the optimizer's step. After each epoch it
 records the history, asks the callbacks, and decides whether a stopping rule fired.
 """
 
-import copy
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
+from ._state import TrainingOutcome
+from ._stopping import DIVERGENCE_RATE_DIVISOR, Divergence, Patience
 from .callbacks import Callback
-from .history import History, Spike
-from .spikes import LossSpikeError, LossSpikeWarning, SpikeDetector
+from .history import Spike
+from .spikes import LossSpikeError, LossSpikeWarning
 
-__all__ = ["TrainingConfig", "TrainingData", "TrainingState", "train"]
+__all__ = ["train"]
 
-#: An epoch loss above this multiple of the best epoch loss of the fit (and above
-#: the loss of its first epoch) counts towards divergence...
-DIVERGENCE_FACTOR = 10.0
-#: ...and this many such epochs in a row are divergence.
-DIVERGENCE_PATIENCE = 3
-#: How much smaller a learning rate the divergence warning suggests.
-DIVERGENCE_RATE_DIVISOR = 10.0
 #: At most this many row numbers are kept per spike record...
 SPIKE_INDEX_CAP = 1024
 #: ...and at most this many spike records per fit (all are counted in the history).
@@ -39,146 +32,6 @@ SKIP_LIMIT = 10
 #: Under spike_policy='rollback', more rollbacks than this without an epoch free of
 #: spikes in between stop training with stop_reason_='spike'.
 ROLLBACK_LIMIT = 5
-
-
-@dataclass
-class TrainingState:
-    """What persists between ``fit`` and ``partial_fit`` calls: parameters,
-    optimizer and schedule state, counters and records."""
-
-    network: object
-    optimizer: object
-    optimizer_state: dict
-    schedule: object
-    spike_detector: SpikeDetector
-    #: Draws every shuffle, split and dropout mask, continuing over calls, so that
-    #: successive partial_fit calls see different batch orders.
-    random_state: object = None
-    history: History = field(default_factory=History)
-    spikes: list = field(default_factory=list)
-    t: int = 0
-    #: Multiplies the learning rate; each rollback after a spike halves it.
-    rate_factor: float = 1.0
-
-    @property
-    def n_epochs(self):
-        return len(self.history)
-
-    def snapshot(self):
-        """Copies of the parameters and the optimizer state."""
-        return self.network.flat.copy(), copy.deepcopy(self.optimizer_state)
-
-    def restore(self, snapshot):
-        params, optimizer_state = snapshot
-        np.copyto(self.network.flat, params)
-        self.optimizer_state = copy.deepcopy(optimizer_state)
-
-    def checkpoint(self):
-        """Everything needed to undo a whole call: see :meth:`rollback`."""
-        return (
-            self.snapshot(),
-            copy.deepcopy((self.schedule, self.spike_detector, self.random_state)),
-            len(self.history),
-            len(self.spikes),
-            self.t,
-            self.rate_factor,
-        )
-
-    def rollback(self, checkpoint):
-        snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.schedule, self.spike_detector, self.random_state = objects
-        self.restore(snapshot)
-        self.history.truncate(n_epochs)
-        del self.spikes[n_spikes:]
-
-
-@dataclass
-class TrainingData:
-    """The data of one call: the training rows and an optional validation share.
-
-    ``X`` is the array passed by the user; ``rows`` (None for all) are the positions
-    of the training rows in it, so no copy of ``X`` is made for a split. ``Y`` and
-    ``sample_weight`` are indexed like ``X``. ``score(raw, y, sample_weight)`` returns
-    the estimator's score from the validation rows' raw outputs.
-    """
-
-    X: object
-    Y: np.ndarray
-    sample_weight: np.ndarray | None = None
-    rows: np.ndarray | None = None
-    X_val: object = None
-    Y_val: np.ndarray | None = None
-    sample_weight_val: np.ndarray | None = None
-    y_val: np.ndarray | None = None
-    score: object = None
-
-    @property
-    def n_train(self):
-        return self.X.shape[0] if self.rows is None else len(self.rows)
-
-
-@dataclass
-class TrainingConfig:
-    """The hyperparameters the loop reads, resolved by the estimator."""
-
-    loss: object
-    penalty: object
-    learning_rate: float
-    batch_size: int | None
-    max_epochs: int
-    tol: float | None = None
-    n_iter_no_change: int = 5
-    loss_threshold: float | None = None
-    early_stopping: bool = False
-    shuffle: bool = True
-    spike_policy: str = "warn"
-    spike_threshold: float = 6.0
-    callbacks: list = field(default_factory=list)
-    random_state: object = None
-    warn_at_max_epochs: bool = True
-
-
-@dataclass
-class TrainingOutcome:
-    stop_reason: str
-    best_epoch: int
-    best_loss: float
-
-
-class _Patience:
-    """Counts the epochs in a row without an improvement of more than ``tol``.
-
-    An improvement is ``value < best - tol``, absolute, as in scikit-learn.
-    """
-
-    def __init__(self, tol):
-        self.tol = tol
-        self.best = math.inf
-        self.count = 0
-
-    def update(self, value):
-        self.count = self.count + 1 if not value < self.best - self.tol else 0
-        self.best = min(self.best, value)
-        return self.count
-
-
-class _Divergence:
-    """Divergence: a non-finite epoch loss, or DIVERGENCE_PATIENCE epochs in a row
-    above both DIVERGENCE_FACTOR times the best epoch loss and the first one."""
-
-    def __init__(self):
-        self.first = None
-        self.best = math.inf
-        self.above = 0
-
-    def update(self, loss):
-        if not math.isfinite(loss):
-            return True
-        self.first = loss if self.first is None else self.first
-        self.best = min(self.best, loss)
-        exploded = loss > max(DIVERGENCE_FACTOR * self.best, self.first)
-        self.above = self.above + 1 if exploded else 0
-        return self.above >= DIVERGENCE_PATIENCE
 
 
 def train(state, data, config, estimator):
@@ -247,9 +100,9 @@ class _Loop:
         best_snapshot = state.snapshot()
         if config.spike_policy == "rollback":
             self.clean_snapshot = best_snapshot
-        tol_rule = _Patience(config.tol)
-        early_stopping_rule = _Patience(config.tol or 0.0)
-        divergence = _Divergence()
+        tol_rule = Patience(config.tol)
+        early_stopping_rule = Patience(config.tol or 0.0)
+        divergence = Divergence()
         reason = "max_epochs"
         for callback in config.callbacks:
             callback.on_train_begin(self.estimator)

@@ -1,0 +1,118 @@
+"""What the training engine works on: the state that persists between calls, the
+data and the hyperparameters of one call, and the outcome it returns."""
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .history import History
+from .spikes import SpikeDetector
+
+__all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
+
+
+@dataclass
+class TrainingState:
+    """What persists between ``fit`` and ``partial_fit`` calls: parameters,
+    optimizer and schedule state, counters and records."""
+
+    network: object
+    optimizer: object
+    optimizer_state: dict
+    schedule: object
+    spike_detector: SpikeDetector
+    #: Draws every shuffle, split and dropout mask, continuing over calls, so that
+    #: successive partial_fit calls see different batch orders.
+    random_state: object = None
+    history: History = field(default_factory=History)
+    spikes: list = field(default_factory=list)
+    t: int = 0
+    #: Multiplies the learning rate; each rollback after a spike halves it.
+    rate_factor: float = 1.0
+
+    @property
+    def n_epochs(self):
+        return len(self.history)
+
+    def snapshot(self):
+        """Copies of the parameters and the optimizer state."""
+        return self.network.flat.copy(), copy.deepcopy(self.optimizer_state)
+
+    def restore(self, snapshot):
+        params, optimizer_state = snapshot
+        np.copyto(self.network.flat, params)
+        self.optimizer_state = copy.deepcopy(optimizer_state)
+
+    def checkpoint(self):
+        """Everything needed to undo a whole call: see :meth:`rollback`."""
+        return (
+            self.snapshot(),
+            copy.deepcopy((self.schedule, self.spike_detector, self.random_state)),
+            len(self.history),
+            len(self.spikes),
+            self.t,
+            self.rate_factor,
+        )
+
+    def rollback(self, checkpoint):
+        snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
+        self.schedule, self.spike_detector, self.random_state = objects
+        self.restore(snapshot)
+        self.history.truncate(n_epochs)
+        del self.spikes[n_spikes:]
+
+
+@dataclass
+class TrainingData:
+    """The data of one call: the training rows and an optional validation share.
+
+    ``X`` is the array passed by the user; ``rows`` (None for all) are the positions
+    of the training rows in it, so no copy of ``X`` is made for a split. ``Y`` and
+    ``sample_weight`` are indexed like ``X``. ``score(raw, y, sample_weight)`` returns
+    the estimator's score from the validation rows' raw outputs.
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    X_val: object = None
+    Y_val: np.ndarray | None = None
+    sample_weight_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    score: object = None
+
+    @property
+    def n_train(self):
+        return self.X.shape[0] if self.rows is None else len(self.rows)
+
+
+@dataclass
+class TrainingConfig:
+    """The hyperparameters the loop reads, resolved by the estimator."""
+
+    loss: object
+    penalty: object
+    learning_rate: float
+    batch_size: int | None
+    max_epochs: int
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    loss_threshold: float | None = None
+    early_stopping: bool = False
+    shuffle: bool = True
+    spike_policy: str = "warn"
+    spike_threshold: float = 6.0
+    callbacks: list = field(default_factory=list)
+    random_state: object = None
+    warn_at_max_epochs: bool = True
+
+
+@dataclass
+class TrainingOutcome:
+    """How a call ended: the stopping rule that fired and the best epoch kept."""
+
+    stop_reason: str
+    best_epoch: int
+    best_loss: float
