@@ -10,8 +10,9 @@ $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
+# The demo draws its loss curve, so it installs the plot extra.
 $(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e ".[plot]"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/bin/activate setup.cfg pyproject.toml
