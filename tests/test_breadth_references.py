@@ -41,7 +41,9 @@ Tolerances, and why:
 """
 
 import warnings
+from functools import partial
 
+import _datasets
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -74,31 +76,8 @@ MARGIN_LOSSES = ("hinge", "squared_hinge", "modified_huber")
 
 
 # ------------------------------------------------------------------ data
-def regression_data(n_samples=120, n_features=5, noise=20.0, seed=0):
-    X, y = make_regression(
-        n_samples,
-        n_features,
-        n_informative=n_features,
-        noise=noise,
-        bias=3.0,
-        random_state=seed,
-    )
-    return StandardScaler().fit_transform(X), y / y.std()
-
-
-def classification_data(n_classes, n_samples=150, n_features=4, seed=0):
-    X, y = make_classification(
-        n_samples,
-        n_features,
-        n_informative=n_features,
-        n_redundant=0,
-        n_classes=n_classes,
-        n_clusters_per_class=1,
-        flip_y=0.1,
-        class_sep=1.0,
-        random_state=seed,
-    )
-    return StandardScaler().fit_transform(X), y
+regression_data = partial(_datasets.regression_data, n_samples=120, noise=20.0)
+classification_data = partial(_datasets.classification_data, n_samples=150)
 
 
 def indicator_targets(y):

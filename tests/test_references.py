@@ -8,46 +8,21 @@ these small standardised problems.
 """
 
 import warnings
+from functools import partial
 
+import _datasets
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
-from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 
 from skfit import GDClassifier, GDRegressor
 
-
-def regression_data(n_samples=100, n_features=5, n_targets=1, seed=0):
-    X, y = make_regression(
-        n_samples,
-        n_features,
-        n_informative=n_features,
-        n_targets=n_targets,
-        noise=5.0,
-        bias=3.0,
-        random_state=seed,
-    )
-    return StandardScaler().fit_transform(X), y / y.std()
-
-
-def classification_data(n_classes, n_samples=120, n_features=4, seed=0):
-    X, y = make_classification(
-        n_samples,
-        n_features,
-        n_informative=n_features,
-        n_redundant=0,
-        n_classes=n_classes,
-        n_clusters_per_class=1,
-        flip_y=0.1,
-        class_sep=1.0,
-        random_state=seed,
-    )
-    return StandardScaler().fit_transform(X), y
+regression_data = partial(_datasets.regression_data, n_samples=100, noise=5.0)
+classification_data = partial(_datasets.classification_data, n_samples=120)
 
 
 def lipschitz(X, sample_weight=None, curvature=1.0, alpha=0.0):
