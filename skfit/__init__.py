@@ -1,5 +1,6 @@
 """skfit: scikit-learn compatible gradient-descent estimators that show training."""
 
+from ._config import config_context, get_config, set_config
 from .diagnostics import Diagnosis, LearningRateFinder, diagnose, find_learning_rate
 from .history import History, Spike
 from .linear_model import GDClassifier, GDRegressor
@@ -20,6 +21,9 @@ __all__ = [
     "MLPRegressor",
     "Spike",
     "__version__",
+    "config_context",
     "diagnose",
     "find_learning_rate",
+    "get_config",
+    "set_config",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
+from ._compiled import compiled_batches
 from ._state import TrainingOutcome
 from ._stopping import DIVERGENCE_RATE_DIVISOR, Divergence, Patience
 from .callbacks import Callback
@@ -52,11 +53,23 @@ class _Loop:
         self.estimator = estimator
         n = data.n_train
         batch_size = n if config.batch_size is None else min(config.batch_size, n)
+        self.batch_size = batch_size
         self.batches = list(gen_batches(n, batch_size))
-        self.workspace = state.network.allocate(batch_size, config.random_state)
+        # Only the callbacks that define on_batch_end hear of every batch: a no-op
+        # hook would still cost a record and a call per batch.
+        self.batch_callbacks = [
+            callback
+            for callback in config.callbacks
+            if getattr(type(callback), "on_batch_end", Callback.on_batch_end)
+            is not Callback.on_batch_end
+        ]
+        self.compiled = compiled_batches(state, data, config, self.batch_callbacks)
         # One batch over all rows needs no shuffling: its gradient is a sum.
         self.shuffle = config.shuffle and len(self.batches) > 1
-        gathers = self.shuffle or data.rows is not None
+        if self.compiled is None:
+            self.workspace = state.network.allocate(batch_size, config.random_state)
+        # The compiled loop reads rows by index; the Python loop gathers them.
+        gathers = self.compiled is None and (self.shuffle or data.rows is not None)
         self.row_buffer = (
             np.empty((batch_size, data.X.shape[1]), dtype=state.network.dtype)
             if gathers and isinstance(data.X, np.ndarray)
@@ -70,14 +83,6 @@ class _Loop:
         )
         # int32 row numbers halve the size of spike records wherever they fit.
         self.index_dtype = np.int32 if data.X.shape[0] < 2**31 else np.int64
-        # Only the callbacks that define on_batch_end hear of every batch: a no-op
-        # hook would still cost a record and a call per batch.
-        self.batch_callbacks = [
-            callback
-            for callback in config.callbacks
-            if getattr(type(callback), "on_batch_end", Callback.on_batch_end)
-            is not Callback.on_batch_end
-        ]
         self.spikes_in_call = 0
         self.worst_spike = None
         self.consecutive_skips = 0
@@ -223,23 +228,53 @@ class _Loop:
     # ------------------------------------------------------------------ batches
     def run_epoch(self, epoch):
         """Train one epoch; return its history record and whether it was interrupted."""
+        order = self.order(self.config.random_state)
+        n_batches = len(self.batches)
+        batch_losses = np.empty(n_batches)
+        batch_weights = np.empty(n_batches)
+        grad_norms = np.empty(n_batches)
+        start_time = time.perf_counter()
+        run_batches = (
+            self.run_python_batches if self.compiled is None else self.run_compiled
+        )
+        done, rate, n_spikes, interrupted = run_batches(
+            epoch, order, batch_losses, batch_weights, grad_norms
+        )
+        if not interrupted and n_spikes == 0 and self.config.spike_policy == "rollback":
+            self.clean_snapshot = self.state.snapshot()
+            self.rollbacks = 0
+        record = self.epoch_record(
+            epoch,
+            batch_losses[:done],
+            batch_weights[:done],
+            grad_norms[:done],
+            rate,
+            time.perf_counter() - start_time,
+            n_spikes,
+        )
+        # The history keeps batch losses in float32: a long per-sample run stays small.
+        with np.errstate(over="ignore"):
+            compact = batch_losses[:done].astype(np.float32)
+        self.state.history.append(record, compact)
+        return record, interrupted
+
+    def current_rate(self, step):
+        state = self.state
+        return self.config.learning_rate * state.rate_factor * state.schedule(step)
+
+    def run_python_batches(self, epoch, order, batch_losses, batch_weights, grad_norms):
+        """Train the batches in Python; return (batches done, last learning rate,
+        spikes, whether interrupted), filling the per-batch arrays."""
         state, data, config = self.state, self.data, self.config
-        network, loss_fn, penalty = state.network, self.config.loss, config.penalty
+        network, loss_fn, penalty = state.network, config.loss, config.penalty
         params = [network.flat]
         weights = network.flat[: network.n_weights]
         flat_grad = self.workspace.flat_grad
         weight_grads = flat_grad[: network.n_weights]
         X, Y, sw = data.X, data.Y, data.sample_weight
         callbacks = self.batch_callbacks
-        order = self.order(config.random_state)
-        n_batches = len(self.batches)
-        batch_losses = np.empty(n_batches)
-        batch_weights = np.empty(n_batches)
-        grad_norms = np.empty(n_batches)
-        detector = state.spike_detector
-        rate = config.learning_rate * state.rate_factor * state.schedule(state.t)
+        rate = self.current_rate(state.t)
         n_spikes = done = 0
-        start_time = time.perf_counter()
         try:
             for b, batch in enumerate(self.batches):
                 rows = batch if order is None else order[batch]
@@ -262,24 +297,12 @@ class _Loop:
                 network.backward(Xb, grad_raw, self.workspace)
                 penalty.add_gradient(weights, weight_grads, scale)
                 grad_norm = math.sqrt(float(np.dot(flat_grad, flat_grad)))
-                finite = math.isfinite(grad_norm)
-                if finite:
-                    is_spike = detector.check(objective, m)
-                    finite = math.isfinite(objective)
-                else:
-                    is_spike = True
-                skipped = False
-                if is_spike:
-                    n_spikes += 1
-                    skipped = self.handle_spike(epoch, b, objective, rows, m, finite)
-                else:
-                    self.consecutive_skips = 0
+                is_spike, skipped = self.check_batch(
+                    epoch, b, objective, grad_norm, order, m
+                )
+                n_spikes += is_spike
                 if not skipped:
-                    rate = (
-                        config.learning_rate
-                        * state.rate_factor
-                        * state.schedule(state.t)
-                    )
+                    rate = self.current_rate(state.t)
                     steps, state.optimizer_state = state.optimizer.update(
                         [flat_grad], state.optimizer_state, rate
                     )
@@ -303,26 +326,51 @@ class _Loop:
                     for callback in callbacks:
                         callback.on_batch_end(self.estimator, batch_record)
         except KeyboardInterrupt:
-            interrupted = True
-        else:
-            interrupted = False
-            if n_spikes == 0 and config.spike_policy == "rollback":
-                self.clean_snapshot = state.snapshot()
-                self.rollbacks = 0
-        record = self.epoch_record(
-            epoch,
-            batch_losses[:done],
-            batch_weights[:done],
-            grad_norms[:done],
-            rate,
-            time.perf_counter() - start_time,
-            n_spikes,
+            return done, rate, n_spikes, True
+        return done, rate, n_spikes, False
+
+    def run_compiled(self, epoch, order, batch_losses, batch_weights, grad_norms):
+        """Train the batches in one compiled call, then replay the spike checks on
+        the recorded batch losses; returns as :meth:`run_python_batches`."""
+        state = self.state
+        # The rate of each update the epoch may apply, in turn.
+        n_batches = len(self.batches)
+        multipliers = map(state.schedule, range(state.t, state.t + n_batches))
+        rates = (self.config.learning_rate * state.rate_factor) * np.fromiter(
+            multipliers, dtype=float, count=n_batches
         )
-        # The history keeps batch losses in float32: a long per-sample run stays small.
-        with np.errstate(over="ignore"):
-            compact = batch_losses[:done].astype(np.float32)
-        state.history.append(record, compact)
-        return record, interrupted
+        done, n_steps, interrupted = self.compiled.run(
+            order,
+            self.batch_size,
+            self.mean_weight,
+            rates,
+            batch_losses,
+            batch_weights,
+            grad_norms,
+        )
+        state.t += n_steps
+        n_spikes = 0
+        sizes = [batch.stop - batch.start for batch in self.batches[:done]]
+        checked = zip(
+            batch_losses[:done].tolist(), grad_norms[:done].tolist(), sizes, strict=True
+        )
+        for b, (objective, grad_norm, m) in enumerate(checked):
+            n_spikes += self.check_batch(epoch, b, objective, grad_norm, order, m)[0]
+        rate = rates[n_steps - 1] if n_steps else self.current_rate(state.t)
+        return done, rate, n_spikes, interrupted
+
+    def check_batch(self, epoch, batch, objective, grad_norm, order, m):
+        """Check a batch for a spike and apply the policy; return (is_spike, skip)."""
+        finite = math.isfinite(grad_norm)
+        if finite:
+            is_spike = self.state.spike_detector.check(objective, m)
+            finite = math.isfinite(objective)
+        else:
+            is_spike = True
+        if not is_spike:
+            self.consecutive_skips = 0
+            return False, False
+        return True, self.handle_spike(epoch, batch, objective, order, m, finite)
 
     def take_rows(self, X, rows):
         if isinstance(rows, slice):
@@ -331,8 +379,11 @@ class _Loop:
             return np.take(X, rows, axis=0, out=self.row_buffer[: len(rows)])
         return X[rows]
 
-    def handle_spike(self, epoch, batch, objective, rows, m, finite):
+    def handle_spike(self, epoch, batch, objective, order, m, finite):
         """Record a spike and apply the policy; return whether to skip the update."""
+        rows = self.batches[batch]
+        if order is not None:
+            rows = order[rows]
         detector = self.state.spike_detector
         baseline = detector.previous_baseline if finite else detector.baseline
         ratio = objective / baseline if finite and baseline else math.inf
