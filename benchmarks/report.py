@@ -106,6 +106,14 @@ def blas_table():
     return markdown_table(headers, rows or [[DASH] * len(headers)], "l" * 7)
 
 
+def numba_description():
+    try:
+        import numba
+    except ImportError:
+        return "not installed: skfit trains through its Python loop"
+    return f"{numba.__version__}: linear models train through the compiled loop"
+
+
 def environment_section(args, skfit):
     command = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
     skfit_path = Path(skfit.__file__).resolve().parent
@@ -118,6 +126,7 @@ def environment_section(args, skfit):
             "numpy / scipy / scikit-learn",
             f"{np.__version__} / {scipy.__version__} / {sklearn.__version__}",
         ],  # fmt: skip
+        ["numba (skfit's compiled loop)", numba_description()],
         ["CPUs", str(os.cpu_count())],
         ["threads (--threads)", "all" if args.threads is None else str(args.threads)],
         ["OPENBLAS_CORETYPE", os.environ.get("OPENBLAS_CORETYPE", "unset")],
@@ -203,6 +212,11 @@ def summary_row(result):
         fmt_time(result.bare_bound),
         joined_ratios(own, epoch_seconds, result.bare_bound),
         joined_ratios(own, epoch_seconds, epoch_seconds(reference)),
+        joined_ratios(
+            [r for r in own if r.python_epoch is not None],
+            lambda r: r.python_epoch.epoch,
+            result.bare_bound,
+        ),
         fastest_text(fastest),
         fmt_ratio(fastest_seconds, to_target_seconds(exact_row(result))),
         fmt_ratio(fastest_seconds, to_target_seconds(sgd_row(result))),
@@ -218,13 +232,14 @@ def summary_table(results, target):
         "bare bound",
         "skfit epoch ÷ bare (full / 256 / 1024 / 32; MLP)",
         "skfit epoch ÷ sklearn epoch (full / 256 / 1024 / 32; MLP)",
+        "Python loop (no numba) epoch ÷ bare (full / 256 / 1024 / 32)",
         f"fastest skfit to {target:.0%}",
         "÷ exact solver",
         "÷ SGD",
         "skfit memory ÷ sklearn (full / 256 / 1024 / 32; MLP)",
     ]
     rows = [summary_row(result) for result in results]
-    table = markdown_table(headers, rows, "ll" + "r" * 7)
+    table = markdown_table(headers, rows, "ll" + "r" * 8)
     return "\n\n".join(["## Summary: ratios", table])
 
 
@@ -241,10 +256,13 @@ def epoch_table(result):
         "overhead / batch",
         "setup per fit",
         "K",
+        "epoch, Python loop",
+        "÷ bare bound",
     ]
     rows = []
     for row in result.rows:
         seconds = epoch_seconds(row)
+        python_seconds = None if row.python_epoch is None else row.python_epoch.epoch
         per_batch = None
         if row.epoch is not None and row.batches:
             per_batch = (seconds - result.bare_bound) / row.batches
@@ -261,6 +279,8 @@ def epoch_table(result):
                 fmt_time(per_batch),
                 fmt_time(None if row.epoch is None else row.epoch.setup),
                 DASH if row.epoch is None else row.epoch.n_epochs,
+                fmt_time(python_seconds),
+                fmt_ratio(python_seconds, result.bare_bound),
             ]
         )
     return markdown_table(headers, rows)

@@ -8,6 +8,7 @@ benchmarks/results.md (``--output``). See benchmarks/README.md for the figures.
 """
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -64,6 +65,8 @@ from workloads import (  # noqa: E402
 )
 
 LINEAR_WORKLOADS = tuple(SHAPES)
+#: Whether skfit's linear models train through the compiled loop (numba installed).
+NUMBA = importlib.util.find_spec("numba") is not None
 SECTIONS = (*LINEAR_WORKLOADS, "digits", "scaling")
 #: The workloads whose fit time is measured against the number of rows.
 SCALING_WORKLOADS = ("regression", "binary")
@@ -100,6 +103,9 @@ class Row:
     gap: float
     test_score: float
     memory: int
+    #: skfit's linear models with numba installed: the epoch through the Python
+    #: loop (use_numba=False), what users without numba get.
+    python_epoch: object = None
 
 
 @dataclass
@@ -164,9 +170,14 @@ def measure_contender(contender, workload, Y, settings):
     """Everything but the time to the target, which needs the reference first."""
     log(f"{workload.name}: {contender.label}")
     warm_up(contender, workload)
-    cost = None
+    cost = python_cost = None
     if contender.has_epochs:
         cost = epoch_cost(contender, workload, settings.epochs, settings.repeat)
+    if contender.family == "skfit" and NUMBA:
+        with skfit.config_context(use_numba=False):
+            python_cost = epoch_cost(
+                contender, workload, settings.epochs, settings.repeat
+            )
     fit = own_stopping_fit(contender, workload, settings)
     estimator = fit.estimator
     epochs = fitted_epochs(estimator)
@@ -188,6 +199,7 @@ def measure_contender(contender, workload, Y, settings):
         gap=np.nan,
         test_score=float(estimator.score(workload.X_test, workload.y_test)),
         memory=memory,
+        python_epoch=python_cost,
     )
 
 
