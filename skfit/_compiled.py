@@ -41,15 +41,17 @@ __all__ = ["compiled_batches"]
 
 # Loss codes; the log-loss code depends on the number of outputs.
 _SQUARED, _BINARY_LOG, _MULTINOMIAL_LOG = 0, 1, 2
-# Optimizer codes and the names of their state arrays (at most two per optimizer).
+# Optimizer codes, and for each optimizer its code and the names of its state
+# arrays (at most two).
+_SGD, _MOMENTUM, _NESTEROV, _ADAGRAD, _RMSPROP, _ADAM = range(6)
 _OPTIMIZERS = {
-    SGD: (0, ()),
-    Momentum: (1, ("velocity",)),
-    Nesterov: (2, ("velocity",)),
-    Adagrad: (3, ("sum_sq",)),
-    RMSprop: (4, ("square_avg",)),
-    Adam: (5, ("mu", "nu")),
-    AdamW: (5, ("mu", "nu")),
+    SGD: (_SGD, ()),
+    Momentum: (_MOMENTUM, ("velocity",)),
+    Nesterov: (_NESTEROV, ("velocity",)),
+    Adagrad: (_ADAGRAD, ("sum_sq",)),
+    RMSprop: (_RMSPROP, ("square_avg",)),
+    Adam: (_ADAM, ("mu", "nu")),
+    AdamW: (_ADAM, ("mu", "nu")),
 }
 _COMPILED_POLICIES = ("warn", "ignore")
 
@@ -108,7 +110,6 @@ class CompiledBatches:
     def __init__(self, state, data, config, loss_code):
         self.state = state
         self.data = data
-        self.config = config
         self.loss_code = loss_code
         network = state.network
         self.n_features, self.n_outputs = network.layer_sizes
@@ -365,29 +366,38 @@ def _row_loss_gradient(loss_code, raw, y, grad):
 def _optimizer_step(code, params, grad, first_moment, second_moment, rate, count):
     """Apply one update of the optimizer ``code`` to ``params``, all flat arrays,
     with the decay rates and epsilon in ``rate`` = (rate, first, second, epsilon)."""
+    # One loop per optimizer, with no branch inside, so that each vectorises.
     learning_rate, first, second, epsilon = rate
-    if code == 5:  # Adam, bias-corrected
-        learning_rate *= math.sqrt(1.0 - second**count) / (1.0 - first**count)
-    for i in range(params.shape[0]):
-        g = grad[i]
-        if code == 0:
-            params[i] -= learning_rate * g
-        elif code == 1 or code == 2:
+    if code == _SGD:
+        for i in range(params.shape[0]):
+            params[i] -= learning_rate * grad[i]
+    elif code == _MOMENTUM:
+        for i in range(params.shape[0]):
+            velocity = first * first_moment[i] - learning_rate * grad[i]
+            first_moment[i] = velocity
+            params[i] += velocity
+    elif code == _NESTEROV:
+        for i in range(params.shape[0]):
+            g = grad[i]
             velocity = first * first_moment[i] - learning_rate * g
             first_moment[i] = velocity
-            if code == 1:
-                params[i] += velocity
-            else:
-                params[i] += first * velocity - learning_rate * g
-        elif code == 3:
+            params[i] += first * velocity - learning_rate * g
+    elif code == _ADAGRAD:
+        for i in range(params.shape[0]):
+            g = grad[i]
             second_sum = first_moment[i] + g * g
             first_moment[i] = second_sum
             params[i] -= learning_rate * g / (math.sqrt(second_sum) + epsilon)
-        elif code == 4:
+    elif code == _RMSPROP:
+        for i in range(params.shape[0]):
+            g = grad[i]
             average = first * first_moment[i] + (1.0 - first) * g * g
             first_moment[i] = average
             params[i] -= learning_rate * g / (math.sqrt(average) + epsilon)
-        else:
+    else:  # Adam, bias-corrected
+        learning_rate *= math.sqrt(1.0 - second**count) / (1.0 - first**count)
+        for i in range(params.shape[0]):
+            g = grad[i]
             mean = first * first_moment[i] + (1.0 - first) * g
             square = second * second_moment[i] + (1.0 - second) * g * g
             first_moment[i] = mean
