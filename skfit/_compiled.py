@@ -340,14 +340,12 @@ def _row_loss_gradient(loss_code, raw, y, grad):
         return total
     if loss_code == _BINARY_LOG:
         z = raw[0]
-        # log(1 + exp(z)) and the sigmoid, without overflow for any z.
-        if z > 0:
-            exp_minus = math.exp(-z)
-            grad[0] = 1.0 / (1.0 + exp_minus) - y[0]
-            return z + math.log1p(exp_minus) - y[0] * z
-        exp_z = math.exp(z)
-        grad[0] = exp_z / (1.0 + exp_z) - y[0]
-        return math.log1p(exp_z) - y[0] * z
+        # log(1 + exp(z)) and the sigmoid from exp(-|z|), without overflow for any
+        # z, and with selects rather than branches that the sign of z mispredicts.
+        small = math.exp(-abs(z))
+        sigmoid_abs = 1.0 / (1.0 + small)
+        grad[0] = (sigmoid_abs if z >= 0 else small * sigmoid_abs) - y[0]
+        return max(z, 0.0) + math.log1p(small) - y[0] * z
     largest = raw[0]
     for k in range(1, n_outputs):
         largest = max(largest, raw[k])
