@@ -4,18 +4,19 @@
 
 Times the same GDRegressor fit (50 epochs, tolerance off) four ways:
 
-* bare: the spike detector replaced by a stand-in that never reports (monkeypatched
-  here, for the measurement only) and no callbacks;
+* bare: the spike detector replaced by a stand-in that never reports (its ``check``,
+  which the Python loop calls per batch, and ``check_run``, which the compiled loop
+  calls per epoch, monkeypatched here for the measurement only) and no callbacks;
 * detector: skfit as it is, no callbacks;
 * detector + callback: with a callback whose hooks do nothing (so each batch builds
   its record and calls ``on_batch_end``);
 * detector + ProgressBar: with ``verbose=1``'s tqdm bar, output discarded.
 
 Whole fits on a shared machine vary by a few percent from run to run, more than the
-detector costs; so the script also times ``SpikeDetector.check`` alone (``timeit``)
-and states its share of a batch's time. Reports the median and the fastest of
-``--repeat`` runs, the overhead over bare by the fastest, and writes the tables to
-``benchmarks/results_overhead.md``.
+detector costs; so the script also times ``SpikeDetector.check`` and
+``check_run`` alone (``timeit``) and states their share of a batch's time. Reports
+the median and the fastest of ``--repeat`` runs, the overhead over bare by the
+fastest, and writes the tables to ``benchmarks/results_overhead.md``.
 """
 
 import argparse
@@ -46,6 +47,10 @@ def never_a_spike(self, loss, n_samples):
     return False
 
 
+def never_a_spike_in_a_run(self, losses, n_samples):
+    return np.zeros(len(losses), dtype=bool), np.full(len(losses), np.nan)
+
+
 def fit_seconds(X, y, batch_size, callbacks, detector):
     est = GDRegressor(
         batch_size=batch_size,
@@ -55,25 +60,45 @@ def fit_seconds(X, y, batch_size, callbacks, detector):
         callbacks=callbacks,
         random_state=0,
     )
-    patch = (
-        contextlib.nullcontext()
-        if detector
-        else mock.patch.object(SpikeDetector, "check", never_a_spike)
-    )
-    with patch, contextlib.redirect_stderr(io.StringIO()):
+    patches = contextlib.ExitStack()
+    if not detector:
+        # The Python loop checks each batch, the compiled loop a whole epoch.
+        patches.enter_context(mock.patch.object(SpikeDetector, "check", never_a_spike))
+        patches.enter_context(
+            mock.patch.object(SpikeDetector, "check_run", never_a_spike_in_a_run)
+        )
+    with patches, contextlib.redirect_stderr(io.StringIO()):
         start = time.perf_counter()
         est.fit(X, y)
         return time.perf_counter() - start
 
 
-def check_seconds():
-    """The time of one ``SpikeDetector.check`` after its warm-up."""
+def warmed_up_detector():
     detector = SpikeDetector(threshold=6.0)
     for i in range(100):
         detector.check(1.0 + 0.01 * (i % 3), 64)
+    return detector
+
+
+def check_seconds():
+    """The time of one ``SpikeDetector.check`` after its warm-up."""
+    detector = warmed_up_detector()
     calls = 200_000
     best = min(timeit.repeat(lambda: detector.check(1.01, 64), number=calls, repeat=5))
     return best / calls
+
+
+def check_run_seconds(n_batches=1000):
+    """The time per batch of ``SpikeDetector.check_run`` over an epoch's losses."""
+    detector = warmed_up_detector()
+    losses = 1.0 + 0.01 * (np.arange(n_batches) % 3)
+    sizes = [64] * n_batches
+    detector.check_run(losses, sizes)  # compile, when numba is installed
+    calls = 200
+    best = min(
+        timeit.repeat(lambda: detector.check_run(losses, sizes), number=calls, repeat=5)
+    )
+    return best / calls / n_batches
 
 
 def main():
@@ -118,17 +143,23 @@ def main():
                     f"| {batch_size} | {label} | {statistics.median(values):.3f} s | "
                     f"{fastest:.3f} s | {extra} |"
                 )
-    check = check_seconds()
     lines.append("")
-    lines.append(
-        f"`SpikeDetector.check` alone: {check * 1e6:.2f} µs per batch, "
-        + ", ".join(
-            f"{100 * check / seconds:.1f}% of a batch of {size} "
-            f"({seconds * 1e6:.0f} µs)"
-            for size, seconds in batch_seconds.items()
+    for name, seconds_per_batch in (
+        ("`SpikeDetector.check` (the Python loop, per batch)", check_seconds()),
+        (
+            "`SpikeDetector.check_run` (the compiled loop, per epoch)",
+            check_run_seconds(),
+        ),
+    ):
+        lines.append(
+            f"{name} alone: {seconds_per_batch * 1e6:.2f} µs per batch, "
+            + ", ".join(
+                f"{100 * seconds_per_batch / seconds:.1f}% of a batch of {size} "
+                f"({seconds * 1e6:.0f} µs)"
+                for size, seconds in batch_seconds.items()
+            )
+            + "."
         )
-        + "."
-    )
     table = "\n".join(lines) + "\n"
     (HERE / "results_overhead.md").write_text(table)
     print(table)

@@ -26,16 +26,14 @@ from scipy import sparse
 
 from ._classification_losses import LogLoss
 from ._config import get_config
+from ._numba import FASTMATH, jit, numba
 from ._regression_losses import SquaredError
 from .optimizers import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, RMSprop
 
-try:
-    import numba
+if numba is not None:
     from llvmlite import ir
     from numba.core import cgutils
     from numba.extending import intrinsic, overload
-except ImportError:  # pragma: no cover - exercised by the oldest-versions run
-    numba = None
 
 __all__ = ["compiled_batches"]
 
@@ -199,17 +197,6 @@ class CompiledBatches:
         flat[d * k :] = packed[:, d]
 
 
-# Reassociation lets the compiler vectorise the sums; the flags that assume no NaN
-# or infinity are left out, as the kernel must see non-finite losses.
-_FASTMATH = {"reassoc", "nsz", "contract", "arcp"}
-
-
-def _jit(function):
-    if numba is None:  # pragma: no cover
-        return function
-    return numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)(function)
-
-
 #: Rows ahead whose memory a shuffled epoch asks for before it needs them.
 PREFETCH_DISTANCE = 8
 
@@ -266,7 +253,7 @@ if numba is not None:
             return lambda X: X.shape[0]
         return lambda X: X[2].shape[0] - 1
 
-    @overload(_row_dot, fastmath=_FASTMATH)
+    @overload(_row_dot, fastmath=FASTMATH)
     def _row_dot_overload(X, row, coefficients):
         if isinstance(X, numba.types.Array):
 
@@ -288,7 +275,7 @@ if numba is not None:
 
         return csr
 
-    @overload(_add_row, fastmath=_FASTMATH)
+    @overload(_add_row, fastmath=FASTMATH)
     def _add_row_overload(X, row, scale, out):
         if isinstance(X, numba.types.Array):
 
@@ -327,7 +314,7 @@ if numba is not None:
         return csr
 
 
-@_jit
+@jit(fastmath=FASTMATH)
 def _row_loss_gradient(loss_code, raw, y, grad):
     """The loss of one row's raw outputs; its gradient goes into ``grad``."""
     n_outputs = raw.shape[0]
@@ -360,7 +347,7 @@ def _row_loss_gradient(loss_code, raw, y, grad):
     return value
 
 
-@_jit
+@jit(fastmath=FASTMATH)
 def _optimizer_step(code, params, grad, first_moment, second_moment, rate, count):
     """Apply one update of the optimizer ``code`` to ``params``, all flat arrays,
     with the decay rates and epsilon in ``rate`` = (rate, first, second, epsilon)."""
@@ -403,7 +390,7 @@ def _optimizer_step(code, params, grad, first_moment, second_moment, rate, count
             params[i] -= learning_rate * mean / (math.sqrt(square) + epsilon)
 
 
-@_jit
+@jit(fastmath=FASTMATH)
 def _train_epoch(
     X,
     Y,

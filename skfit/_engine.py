@@ -349,28 +349,35 @@ class _Loop:
             grad_norms,
         )
         state.t += n_steps
-        n_spikes = 0
         sizes = [batch.stop - batch.start for batch in self.batches[:done]]
-        checked = zip(
-            batch_losses[:done].tolist(), grad_norms[:done].tolist(), sizes, strict=True
+        losses, finite_grads = batch_losses[:done], np.isfinite(grad_norms[:done])
+        # As in check_batch, a non-finite gradient is checked as an infinite loss.
+        spikes, baselines = state.spike_detector.check_run(
+            np.where(finite_grads, losses, np.inf), sizes
         )
-        for b, (objective, grad_norm, m) in enumerate(checked):
-            n_spikes += self.check_batch(epoch, b, objective, grad_norm, order, m)[0]
+        for b in np.flatnonzero(spikes).tolist():
+            objective = float(losses[b])
+            finite = bool(finite_grads[b]) and math.isfinite(objective)
+            self.handle_spike(
+                epoch, b, objective, order, sizes[b], finite, float(baselines[b])
+            )
+        n_spikes = int(spikes.sum())
         rate = rates[n_steps - 1] if n_steps else self.current_rate(state.t)
         return done, rate, n_spikes, interrupted
 
     def check_batch(self, epoch, batch, objective, grad_norm, order, m):
         """Check a batch for a spike and apply the policy; return (is_spike, skip)."""
-        finite = math.isfinite(grad_norm)
-        if finite:
-            is_spike = self.state.spike_detector.check(objective, m)
-            finite = math.isfinite(objective)
-        else:
-            is_spike = True
-        if not is_spike:
+        detector = self.state.spike_detector
+        finite_grad = math.isfinite(grad_norm)
+        # A non-finite gradient is a spike whatever the loss: checked as infinite.
+        if not detector.check(objective if finite_grad else math.inf, m):
             self.consecutive_skips = 0
             return False, False
-        return True, self.handle_spike(epoch, batch, objective, order, m, finite)
+        finite = finite_grad and math.isfinite(objective)
+        skip = self.handle_spike(
+            epoch, batch, objective, order, m, finite, detector.previous_baseline
+        )
+        return True, skip
 
     def take_rows(self, X, rows):
         if isinstance(rows, slice):
@@ -379,13 +386,12 @@ class _Loop:
             return np.take(X, rows, axis=0, out=self.row_buffer[: len(rows)])
         return X[rows]
 
-    def handle_spike(self, epoch, batch, objective, order, m, finite):
-        """Record a spike and apply the policy; return whether to skip the update."""
+    def handle_spike(self, epoch, batch, objective, order, m, finite, baseline):
+        """Record a spike, compared with ``baseline``, and apply the policy; return
+        whether to skip the update."""
         rows = self.batches[batch]
         if order is not None:
             rows = order[rows]
-        detector = self.state.spike_detector
-        baseline = detector.previous_baseline if finite else detector.baseline
         ratio = objective / baseline if finite and baseline else math.inf
         # A slice only occurs when the batches walk X in order, so its positions are
         # the row numbers in X.

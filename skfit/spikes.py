@@ -30,6 +30,10 @@ are caught whenever they are trained on after the warm-up.
 import math
 import statistics
 
+import numpy as np
+
+from ._numba import jit
+
 __all__ = ["LossSpikeError", "LossSpikeWarning", "SpikeDetector"]
 
 #: Batches seen before the detector may report a spike.
@@ -121,18 +125,60 @@ class SpikeDetector:
         if self.count < WARMUP_BATCHES:
             self._start(loss)
             return False
-        log_loss = math.log(loss) if loss > self.floor else math.log(self.floor)
-        variance = self.variance
-        if n_samples < self.largest_batch:
-            variance *= self.largest_batch / n_samples
-        spread = math.sqrt(variance)
-        if spread < MIN_SPREAD:
-            spread = MIN_SPREAD
-        is_spike = log_loss > mean + self.threshold * spread
-        if is_spike:
-            log_loss = mean + CLIP_SPREADS * spread
-        self._update(log_loss)
+        self.count += 1
+        is_spike, self.mean, self.variance = _settled_check(
+            loss,
+            n_samples,
+            self.largest_batch,
+            self.floor,
+            mean,
+            self.variance,
+            self.threshold,
+        )
         return is_spike
+
+    def check_run(self, losses, n_samples):
+        """:meth:`check` for a run of batches in order, compiled when numba is
+        installed: the engine's compiled loop checks an epoch's losses at its end.
+
+        Parameters
+        ----------
+        losses : ndarray of shape (n_batches,)
+            The batch losses, in the order the batches were trained.
+        n_samples : sequence of int
+            The rows of each batch.
+
+        Returns
+        -------
+        spikes : ndarray of bool
+            Whether each batch is a spike.
+        baselines : ndarray of float
+            The baseline each batch's loss was compared with.
+        """
+        n_batches = len(losses)
+        spikes = np.zeros(n_batches, dtype=bool)
+        means = np.empty(n_batches)
+        start = 0
+        # The warm-up keeps its losses in a list for their median: it stays Python.
+        while start < n_batches and self.count < WARMUP_BATCHES:
+            spikes[start] = self.check(float(losses[start]), n_samples[start])
+            means[start] = self.previous_mean
+            start += 1
+        if start < n_batches:
+            self.mean, self.variance, self.largest_batch, counted = _scan(
+                np.asarray(losses[start:], dtype=float),
+                np.asarray(n_samples[start:], dtype=np.int64),
+                self.threshold,
+                self.floor,
+                self.mean,
+                self.variance,
+                self.largest_batch,
+                spikes[start:],
+                means[start:],
+            )
+            self.count += counted
+            self.previous_mean = float(means[-1])
+        return spikes, np.exp(means)
 
     def _start(self, loss):
         self.count += 1
@@ -146,9 +192,50 @@ class SpikeDetector:
         if self.count == WARMUP_BATCHES:
             self.warmup = []
 
-    def _update(self, log_loss):
-        self.count += 1
-        difference = log_loss - self.mean
-        self.mean += difference / MEAN_MEMORY
-        weight = 1.0 / SPREAD_MEMORY
-        self.variance = (1.0 - weight) * (self.variance + weight * difference**2)
+
+def _settled_check(loss, n_samples, largest_batch, floor, mean, variance, threshold):
+    """:meth:`SpikeDetector.check` after the warm-up, on plain numbers: returns
+    ``(is_spike, mean, variance)`` with the running statistics updated."""
+    log_loss = math.log(loss) if loss > floor else math.log(floor)
+    spread_variance = variance
+    if n_samples < largest_batch:
+        spread_variance *= largest_batch / n_samples
+    spread = math.sqrt(spread_variance)
+    if spread < MIN_SPREAD:
+        spread = MIN_SPREAD
+    is_spike = log_loss > mean + threshold * spread
+    if is_spike:
+        log_loss = mean + CLIP_SPREADS * spread
+    difference = log_loss - mean
+    weight = 1.0 / SPREAD_MEMORY
+    return (
+        is_spike,
+        mean + difference / MEAN_MEMORY,
+        (1.0 - weight) * (variance + weight * difference * difference),
+    )
+
+
+# check() calls the Python function (a compiled call per batch costs more than it
+# saves); _scan runs a compiled copy of the same source.
+_compiled_settled_check = jit(_settled_check)
+
+
+@jit
+def _scan(losses, n_samples, threshold, floor, mean, variance, largest, spikes, means):
+    """check() after the warm-up over a run of batches; fills ``spikes`` and
+    ``means`` (the log baselines compared with) and returns the new statistics and
+    the number of losses counted."""
+    counted = 0
+    for i in range(losses.shape[0]):
+        means[i] = mean
+        loss = losses[i]
+        if not math.isfinite(loss):
+            spikes[i] = True
+            continue
+        if n_samples[i] > largest:
+            largest = n_samples[i]
+        counted += 1
+        spikes[i], mean, variance = _compiled_settled_check(
+            loss, n_samples[i], largest, floor, mean, variance, threshold
+        )
+    return mean, variance, largest, counted

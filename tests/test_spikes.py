@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
@@ -240,3 +242,43 @@ def test_detector_is_constant_time_and_follows_a_lasting_change_of_level():
     # A new, higher level is reported at first and then becomes the baseline.
     flags = [detector.check(5.0 + 0.05 * rng.standard_normal(), 32) for _ in range(500)]
     assert flags[0] and not any(flags[-100:])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    losses=st.lists(
+        st.one_of(
+            st.floats(1e-3, 1e3),
+            st.floats(1e3, 1e9),  # spikes
+            st.sampled_from([0.0, np.inf, np.nan]),
+        ),
+        min_size=1,
+        max_size=80,
+    ),
+    sizes=st.lists(st.integers(1, 64), min_size=80, max_size=80),
+    split=st.integers(0, 80),
+)
+def test_check_run_is_check_batch_after_batch(losses, sizes, split):
+    # The engine's compiled loop checks an epoch's losses at its end with
+    # check_run, in one or several runs; the Python loop calls check per batch.
+    sizes = sizes[: len(losses)]
+    one_by_one = SpikeDetector(threshold=6.0)
+    expected = [
+        (one_by_one.check(loss, n), one_by_one.previous_baseline)
+        for loss, n in zip(losses, sizes, strict=True)
+    ]
+    in_runs = SpikeDetector(threshold=6.0)
+    spikes, baselines = [], []
+    for part in (slice(0, split), slice(split, None)):
+        if losses[part]:
+            run_spikes, run_baselines = in_runs.check_run(
+                np.array(losses[part]), sizes[part]
+            )
+            spikes += run_spikes.tolist()
+            baselines += run_baselines.tolist()
+    assert spikes == [spike for spike, _ in expected]
+    np.testing.assert_allclose(baselines, [b for _, b in expected], rtol=1e-12)
+    for name in ("count", "mean", "variance", "largest_batch", "previous_mean"):
+        np.testing.assert_allclose(
+            getattr(in_runs, name), getattr(one_by_one, name), rtol=1e-12
+        )
