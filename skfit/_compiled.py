@@ -42,7 +42,7 @@ _SQUARED, _BINARY_LOG, _MULTINOMIAL_LOG = 0, 1, 2
 # Optimizer codes, and for each optimizer its code and the names of its state
 # arrays (at most two).
 _SGD, _MOMENTUM, _NESTEROV, _ADAGRAD, _RMSPROP, _ADAM = range(6)
-_OPTIMIZERS = {
+_OPTIMIZER_CODES = {
     SGD: (_SGD, ()),
     Momentum: (_MOMENTUM, ("velocity",)),
     Nesterov: (_NESTEROV, ("velocity",)),
@@ -55,7 +55,8 @@ _COMPILED_POLICIES = ("warn", "ignore")
 
 
 def _hyperparameters(optimizer):
-    """``(first, second, epsilon)``: the optimizer's decay rates and epsilon."""
+    """``(decay1, decay2, epsilon)``: the optimizer's decay rates (Adam's betas,
+    the momentum, RMSprop's rho) and epsilon."""
     if isinstance(optimizer, Adam):
         return optimizer.beta1, optimizer.beta2, optimizer.epsilon
     if isinstance(optimizer, Momentum):
@@ -78,7 +79,7 @@ def compiled_batches(state, data, config, batch_callbacks):
         or batch_callbacks
         or config.spike_policy not in _COMPILED_POLICIES
         or network.n_layers != 1
-        or type(state.optimizer) not in _OPTIMIZERS
+        or type(state.optimizer) not in _OPTIMIZER_CODES
         or type(loss) not in (SquaredError, LogLoss)
         # One batch per epoch has no per-batch overhead to save, and its large
         # products run faster through multithreaded BLAS.
@@ -114,12 +115,14 @@ class CompiledBatches:
         dtype = network.dtype
         X = data.X
         self.rows = X if isinstance(X, np.ndarray) else (X.data, X.indices, X.indptr)
+        # A C-ordered Y spares the kernel a compiled variant for another layout.
+        self.Y = np.ascontiguousarray(data.Y)
         self.sample_weight = (
             np.empty(0, dtype=dtype)
             if data.sample_weight is None
             else np.ascontiguousarray(data.sample_weight, dtype=dtype)
         )
-        self.optimizer_code, self.state_keys = _OPTIMIZERS[type(state.optimizer)]
+        self.optimizer_code, self.state_keys = _OPTIMIZER_CODES[type(state.optimizer)]
         penalty = config.penalty
         decoupled = penalty.decoupled
         self.penalty_terms = (
@@ -129,8 +132,8 @@ class CompiledBatches:
         )
 
     def run(self, order, batch_size, mean_weight, rates, losses, weights, norms):
-        """Train the epoch's batches; return ``(batches done, updates applied,
-        whether interrupted)``.
+        """Train the epoch's batches and advance the update counters; return
+        ``(batches done, updates applied, whether interrupted)``.
 
         ``order`` holds the row numbers in the epoch's order (None: 0..n-1),
         ``rates`` the learning rate of each possible update in turn; ``losses``,
@@ -142,16 +145,16 @@ class CompiledBatches:
         state, network = self.state, self.state.network
         optimizer_state = state.optimizer_state
         packed = self._pack(network.flat)
-        moments = [self._pack(optimizer_state[key][0]) for key in self.state_keys]
-        while len(moments) < 2:
-            moments.append(np.empty((0, 0), dtype=packed.dtype))
+        states = [self._pack(optimizer_state[key][0]) for key in self.state_keys]
+        while len(states) < 2:
+            states.append(np.empty((0, 0), dtype=packed.dtype))
         count = optimizer_state.get("count", 0)
-        first, second, epsilon = _hyperparameters(state.optimizer)
+        decay1, decay2, epsilon = _hyperparameters(state.optimizer)
         interrupted = False
         try:
             _train_epoch(
                 self.rows,
-                self.data.Y,
+                self.Y,
                 self.sample_weight,
                 np.empty(0, dtype=np.intp) if order is None else order,
                 batch_size,
@@ -160,11 +163,11 @@ class CompiledBatches:
                 network.fit_intercept,
                 packed,
                 self.optimizer_code,
-                moments[0],
-                moments[1],
+                states[0],
+                states[1],
                 count,
-                first,
-                second,
+                decay1,
+                decay2,
                 epsilon,
                 *self.penalty_terms,
                 rates,
@@ -174,14 +177,16 @@ class CompiledBatches:
                 progress,
             )
         except KeyboardInterrupt:
-            # It surfaces once the compiled call returns, its work done: keep it.
+            # A KeyboardInterrupt surfaces only once the compiled call returns (or
+            # before it starts): progress says what was done, and that is kept.
             interrupted = True
         self._unpack(packed, network.flat)
-        for key, moment in zip(self.state_keys, moments, strict=False):
-            self._unpack(moment, optimizer_state[key][0])
+        for key, packed_state in zip(self.state_keys, states, strict=False):
+            self._unpack(packed_state, optimizer_state[key][0])
         n_steps = int(progress[1])
         if "count" in optimizer_state:
             optimizer_state["count"] = count + n_steps
+        state.t += n_steps
         return int(progress[0]), n_steps, interrupted
 
     def _pack(self, flat):
@@ -253,7 +258,7 @@ if numba is not None:
             return lambda X: X.shape[0]
         return lambda X: X[2].shape[0] - 1
 
-    @overload(_row_dot, fastmath=FASTMATH)
+    @overload(_row_dot)
     def _row_dot_overload(X, row, coefficients):
         if isinstance(X, numba.types.Array):
 
@@ -275,7 +280,7 @@ if numba is not None:
 
         return csr
 
-    @overload(_add_row, fastmath=FASTMATH)
+    @overload(_add_row)
     def _add_row_overload(X, row, scale, out):
         if isinstance(X, numba.types.Array):
 
@@ -348,45 +353,49 @@ def _row_loss_gradient(loss_code, raw, y, grad):
 
 
 @jit(fastmath=FASTMATH)
-def _optimizer_step(code, params, grad, first_moment, second_moment, rate, count):
-    """Apply one update of the optimizer ``code`` to ``params``, all flat arrays,
-    with the decay rates and epsilon in ``rate`` = (rate, first, second, epsilon)."""
+def _optimizer_step(code, params, grad, state1, state2, rate, count):
+    """Apply one update of the optimizer ``code`` to ``params``, all flat arrays.
+
+    ``state1`` and ``state2`` are the optimizer's state arrays (velocity, sum or
+    average of squares, Adam's moments); ``rate`` is (learning rate, decay1, decay2,
+    epsilon).
+    """
     # One loop per optimizer, with no branch inside, so that each vectorises.
-    learning_rate, first, second, epsilon = rate
+    learning_rate, decay1, decay2, epsilon = rate
     if code == _SGD:
         for i in range(params.shape[0]):
             params[i] -= learning_rate * grad[i]
     elif code == _MOMENTUM:
         for i in range(params.shape[0]):
-            velocity = first * first_moment[i] - learning_rate * grad[i]
-            first_moment[i] = velocity
+            velocity = decay1 * state1[i] - learning_rate * grad[i]
+            state1[i] = velocity
             params[i] += velocity
     elif code == _NESTEROV:
         for i in range(params.shape[0]):
             g = grad[i]
-            velocity = first * first_moment[i] - learning_rate * g
-            first_moment[i] = velocity
-            params[i] += first * velocity - learning_rate * g
+            velocity = decay1 * state1[i] - learning_rate * g
+            state1[i] = velocity
+            params[i] += decay1 * velocity - learning_rate * g
     elif code == _ADAGRAD:
         for i in range(params.shape[0]):
             g = grad[i]
-            second_sum = first_moment[i] + g * g
-            first_moment[i] = second_sum
+            second_sum = state1[i] + g * g
+            state1[i] = second_sum
             params[i] -= learning_rate * g / (math.sqrt(second_sum) + epsilon)
     elif code == _RMSPROP:
         for i in range(params.shape[0]):
             g = grad[i]
-            average = first * first_moment[i] + (1.0 - first) * g * g
-            first_moment[i] = average
+            average = decay1 * state1[i] + (1.0 - decay1) * g * g
+            state1[i] = average
             params[i] -= learning_rate * g / (math.sqrt(average) + epsilon)
     else:  # Adam, bias-corrected
-        learning_rate *= math.sqrt(1.0 - second**count) / (1.0 - first**count)
+        learning_rate *= math.sqrt(1.0 - decay2**count) / (1.0 - decay1**count)
         for i in range(params.shape[0]):
             g = grad[i]
-            mean = first * first_moment[i] + (1.0 - first) * g
-            square = second * second_moment[i] + (1.0 - second) * g * g
-            first_moment[i] = mean
-            second_moment[i] = square
+            mean = decay1 * state1[i] + (1.0 - decay1) * g
+            square = decay2 * state2[i] + (1.0 - decay2) * g * g
+            state1[i] = mean
+            state2[i] = square
             params[i] -= learning_rate * mean / (math.sqrt(square) + epsilon)
 
 
@@ -402,14 +411,14 @@ def _train_epoch(
     fit_intercept,
     params,
     optimizer_code,
-    first_moment,
-    second_moment,
+    state1,
+    state2,
     count,
-    first,
-    second,
+    decay1,
+    decay2,
     epsilon,
     l2,
-    decay,
+    weight_decay,
     l1,
     rates,
     losses,
@@ -427,8 +436,8 @@ def _train_epoch(
     raw_grad = np.empty(n_outputs)
     flat_params = params.reshape(-1)
     flat_grad = grad.reshape(-1)
-    flat_first = first_moment.reshape(-1)
-    flat_second = second_moment.reshape(-1)
+    flat_state1 = state1.reshape(-1)
+    flat_state2 = state2.reshape(-1)
     # A shuffled epoch reads rows in random order: each row's first cache line
     # would stall for a trip to memory, so rows are requested ahead of use.
     line = max(64 // params.itemsize, 1)
@@ -481,7 +490,7 @@ def _train_epoch(
             if not fit_intercept:
                 output_grad[n_features] = 0.0
             norm += output_grad[n_features] ** 2
-        objective = data_loss + 0.5 * (l2 + decay) * squares + l1 * absolutes
+        objective = data_loss + 0.5 * (l2 + weight_decay) * squares + l1 * absolutes
         norm = math.sqrt(norm)
         losses[batch] = objective
         weights[batch] = weight
@@ -490,8 +499,8 @@ def _train_epoch(
         if not (math.isfinite(objective) and math.isfinite(norm)):
             continue
         rate = rates[steps]
-        if decay:
-            shrink = 1.0 - rate * scale * decay
+        if weight_decay:
+            shrink = 1.0 - rate * scale * weight_decay
             for k in range(n_outputs):
                 for j in range(n_features):
                     params[k, j] *= shrink
@@ -500,9 +509,9 @@ def _train_epoch(
             optimizer_code,
             flat_params,
             flat_grad,
-            flat_first,
-            flat_second,
-            (rate, first, second, epsilon),
+            flat_state1,
+            flat_state2,
+            (rate, decay1, decay2, epsilon),
             count + steps,
         )
         if l1:

@@ -2,6 +2,8 @@
 
 from contextlib import contextmanager
 
+import numpy as np
+
 __all__ = ["config_context", "get_config", "set_config"]
 
 _config = {"use_numba": True}
@@ -35,6 +37,12 @@ def set_config(use_numba=None):
         see the user guide's performance section. None leaves it unchanged. The
         compiled loop agrees with the Python loop to rounding.
 
+    Notes
+    -----
+    The settings belong to the process, not to a thread, and are not passed on to
+    joblib's worker processes (``n_jobs`` in scikit-learn's model selection), which
+    start from the defaults.
+
     Examples
     --------
     >>> import skfit
@@ -44,9 +52,9 @@ def set_config(use_numba=None):
     >>> skfit.set_config(use_numba=True)
     """
     if use_numba is not None:
-        if not isinstance(use_numba, bool):
+        if not isinstance(use_numba, (bool, np.bool_)):
             raise TypeError(f"use_numba must be a bool, got {use_numba!r}.")
-        _config["use_numba"] = use_numba
+        _config["use_numba"] = bool(use_numba)
 
 
 @contextmanager

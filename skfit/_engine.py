@@ -55,6 +55,7 @@ class _Loop:
         batch_size = n if config.batch_size is None else min(config.batch_size, n)
         self.batch_size = batch_size
         self.batches = list(gen_batches(n, batch_size))
+        self.batch_sizes = np.array([b.stop - b.start for b in self.batches])
         # Only the callbacks that define on_batch_end hear of every batch: a no-op
         # hook would still cost a record and a call per batch.
         self.batch_callbacks = [
@@ -333,37 +334,51 @@ class _Loop:
         """Train the batches in one compiled call, then replay the spike checks on
         the recorded batch losses; returns as :meth:`run_python_batches`."""
         state = self.state
-        # The rate of each update the epoch may apply, in turn.
-        n_batches = len(self.batches)
-        multipliers = map(state.schedule, range(state.t, state.t + n_batches))
-        rates = (self.config.learning_rate * state.rate_factor) * np.fromiter(
-            multipliers, dtype=float, count=n_batches
-        )
-        done, n_steps, interrupted = self.compiled.run(
-            order,
-            self.batch_size,
-            self.mean_weight,
-            rates,
-            batch_losses,
-            batch_weights,
-            grad_norms,
-        )
-        state.t += n_steps
-        sizes = [batch.stop - batch.start for batch in self.batches[:done]]
-        losses, finite_grads = batch_losses[:done], np.isfinite(grad_norms[:done])
+        rate = self.current_rate(state.t)
+        done = n_spikes = 0
+        try:
+            # The rate of each update the epoch may apply, in turn.
+            n_batches = len(self.batches)
+            multipliers = map(state.schedule, range(state.t, state.t + n_batches))
+            rates = (self.config.learning_rate * state.rate_factor) * np.fromiter(
+                multipliers, dtype=float, count=n_batches
+            )
+            done, n_steps, interrupted = self.compiled.run(
+                order,
+                self.batch_size,
+                self.mean_weight,
+                rates,
+                batch_losses,
+                batch_weights,
+                grad_norms,
+            )
+            if n_steps:
+                rate = rates[n_steps - 1]
+            n_spikes = self.replay_spike_checks(
+                epoch, order, batch_losses[:done], grad_norms[:done]
+            )
+        except KeyboardInterrupt:
+            # The updates applied are kept and the epoch is recorded, as in the
+            # Python loop (a late interrupt may leave its spikes unrecorded).
+            interrupted = True
+        return done, rate, n_spikes, interrupted
+
+    def replay_spike_checks(self, epoch, order, losses, grad_norms):
+        """Check an epoch's recorded batch losses for spikes, as check_batch does
+        batch by batch; record them and return how many there were."""
+        sizes = self.batch_sizes[: len(losses)]
+        finite_grads = np.isfinite(grad_norms)
         # As in check_batch, a non-finite gradient is checked as an infinite loss.
-        spikes, baselines = state.spike_detector.check_run(
+        spikes, baselines = self.state.spike_detector.check_run(
             np.where(finite_grads, losses, np.inf), sizes
         )
         for b in np.flatnonzero(spikes).tolist():
             objective = float(losses[b])
             finite = bool(finite_grads[b]) and math.isfinite(objective)
             self.handle_spike(
-                epoch, b, objective, order, sizes[b], finite, float(baselines[b])
+                epoch, b, objective, order, int(sizes[b]), finite, float(baselines[b])
             )
-        n_spikes = int(spikes.sum())
-        rate = rates[n_steps - 1] if n_steps else self.current_rate(state.t)
-        return done, rate, n_spikes, interrupted
+        return int(spikes.sum())
 
     def check_batch(self, epoch, batch, objective, grad_norm, order, m):
         """Check a batch for a spike and apply the policy; return (is_spike, skip)."""

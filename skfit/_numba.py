@@ -24,4 +24,9 @@ def jit(function=None, *, fastmath=False):
         return lambda function: jit(function, fastmath=fastmath)
     if numba is None:  # pragma: no cover
         return function
-    return numba.njit(cache=True, nogil=True, fastmath=fastmath)(function)
+    try:
+        return numba.njit(cache=True, nogil=True, fastmath=fastmath)(function)
+    except RuntimeError:
+        # No writable cache directory (a read-only installation): compile anew in
+        # each process rather than fail at import.
+        return numba.njit(nogil=True, fastmath=fastmath)(function)

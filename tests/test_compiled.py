@@ -41,6 +41,7 @@ from skfit.schedules import (
     Plateau,
     Step,
 )
+from skfit.spikes import SpikeDetector
 
 numba = pytest.importorskip("numba")
 
@@ -853,7 +854,74 @@ def test_a_non_finite_batch_is_skipped_alike(kernel_calls, optimizer, policy):
     assert_allclose(compiled.coef_, without.coef_, rtol=1e-6, atol=1e-10)
 
 
+# ------------------------------------------------------------ interrupts
+@pytest.mark.parametrize("where", ["kernel", "replay"])
+def test_an_interrupt_keeps_the_compiled_epoch(monkeypatch, where):
+    # Ctrl-C surfaces when the compiled call returns, or later in the epoch's
+    # bookkeeping: either way the epoch's updates and its record are kept.
+    Estimator, X, y = problem("regression")
+    expected = Estimator(**{**BASE, "max_epochs": 2}).fit(X, y)
+    kernel, check_run = _compiled._train_epoch, SpikeDetector.check_run
+    epochs = []
+
+    def interrupted_on_the_second_epoch(function):
+        def wrapper(*args):
+            result = function(*args)
+            epochs.append(function)
+            if epochs.count(function) == 2:
+                raise KeyboardInterrupt
+            return result
+
+        return wrapper
+
+    if where == "kernel":
+        monkeypatch.setattr(
+            _compiled, "_train_epoch", interrupted_on_the_second_epoch(kernel)
+        )
+    else:
+        monkeypatch.setattr(
+            SpikeDetector, "check_run", interrupted_on_the_second_epoch(check_run)
+        )
+    est = Estimator(**BASE)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert est.stop_reason_ == "interrupted"
+    assert est.n_epochs_ == 2
+    assert est.t_ == expected.t_
+    assert len(est.history_.batch_loss) == len(expected.history_.batch_loss)
+    assert_allclose(est.coef_, expected.coef_, rtol=1e-12)
+    assert_allclose(est.history_["loss"], expected.history_["loss"], rtol=1e-12)
+
+
 # ------------------------------------------------------------ configuration
+def test_jit_compiles_without_a_writable_cache(monkeypatch):
+    # numba refuses cache=True where no cache directory is writable (a read-only
+    # installation); skfit then compiles without a cache instead of failing.
+    from skfit import _numba
+
+    njit = numba.njit
+
+    def no_cache_location(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache_location)
+
+    def add(a, b):
+        return a + b
+
+    compiled = _numba.jit(add)
+    assert compiled(2, 3) == 5
+    assert compiled.py_func is add
+
+
+def test_set_config_takes_a_numpy_bool():
+    with skfit.config_context(use_numba=np.False_):
+        assert skfit.get_config()["use_numba"] is False
+    assert skfit.get_config()["use_numba"] is True
+
+
 def test_set_config_refuses_a_non_bool():
     for value in ("yes", 1, 0.0):
         with pytest.raises(TypeError, match="use_numba must be a bool"):

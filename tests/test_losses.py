@@ -112,6 +112,21 @@ def test_multinomial_log_loss_is_minus_log_softmax_of_the_true_class():
     assert_allclose(values, expected, rtol=1e-13)
 
 
+@pytest.mark.parametrize("n_classes", [3, 8, 9, 40])
+def test_multinomial_loss_gradient_matches_its_definition(n_classes):
+    # loss_gradient finds row maxima column by column up to a few classes and
+    # with numpy's reduction beyond: both must give the definition's values.
+    rng = np.random.default_rng(n_classes)
+    raw = rng.normal(scale=5.0, size=(50, n_classes))
+    y = np.eye(n_classes)[rng.integers(0, n_classes, 50)]
+    probabilities = np.exp(raw) / np.exp(raw).sum(axis=1, keepdims=True)
+    losses, gradient = LogLoss().loss_gradient(y, raw)
+    # The reference -log(p) loses digits where p is near 1: hence the atol.
+    expected = -np.log((probabilities * y).sum(axis=1))
+    assert_allclose(losses, expected, rtol=1e-12, atol=1e-14)
+    assert_allclose(gradient, probabilities - y, rtol=1e-12, atol=1e-15)
+
+
 def test_log_loss_at_zero_is_log_of_the_number_of_classes():
     assert_allclose(LogLoss().loss(np.array([[1.0]]), np.zeros((1, 1))), [np.log(2)])
     assert_allclose(
