@@ -968,7 +968,8 @@ def test_config_context_restores_the_setting_even_when_the_block_raises():
     n_features=st.integers(1, 6),
     batch_fraction=st.one_of(st.none(), st.floats(0.0, 1.0)),
     shuffle=st.booleans(),
-    classifier=st.booleans(),
+    n_classes=st.sampled_from([0, 2, 3, 5]),  # 0: regression
+    weighted=st.booleans(),
     optimizer=st.sampled_from(OPTIMIZERS),
     seed=st.integers(0, 2**16),
 )
@@ -978,14 +979,16 @@ def test_loops_agree_on_random_problems(
     n_features,
     batch_fraction,
     shuffle,
-    classifier,
+    n_classes,
+    weighted,
     optimizer,
     seed,
 ):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_samples, n_features))
-    if classifier:
-        y = np.arange(n_samples) % 2
+    sample_weight = rng.uniform(0.0, 3.0, n_samples) if weighted else None
+    if n_classes:
+        y = np.arange(n_samples) % n_classes
         Estimator = GDClassifier
     else:
         y = X @ rng.normal(size=n_features) + rng.normal(size=n_samples)
@@ -1006,8 +1009,12 @@ def test_loops_agree_on_random_problems(
     # One batch per epoch trains through BLAS in the Python loop.
     in_scope = batch_size is not None and batch_size < n_samples
     compiled, python = fit_both(
-        lambda: Estimator(**params), lambda est: est.fit(X, y), kernel_calls, in_scope
+        lambda: Estimator(**params),
+        lambda est: est.fit(X, y, sample_weight=sample_weight),
+        kernel_calls,
+        in_scope,
     )
     assert_allclose(compiled.coef_, python.coef_, rtol=1e-6, atol=1e-10)
     assert_allclose(compiled.intercept_, python.intercept_, rtol=1e-6, atol=1e-10)
+    assert_allclose(compiled.history_.batch_loss, python.history_.batch_loss, rtol=1e-5)
     assert compiled.t_ == python.t_
