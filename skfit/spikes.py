@@ -154,6 +154,16 @@ class SpikeDetector:
             Whether each batch is a spike.
         baselines : ndarray of float
             The baseline each batch's loss was compared with.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfit.spikes import SpikeDetector
+        >>> losses = np.r_[1.0 + 0.1 * (np.arange(30) % 3), 50.0]
+        >>> detector = SpikeDetector(threshold=6.0)
+        >>> spikes, baselines = detector.check_run(losses, [32] * 31)
+        >>> np.flatnonzero(spikes), round(float(baselines[-1]), 2)
+        (array([30]), 1.11)
         """
         n_batches = len(losses)
         spikes = np.zeros(n_batches, dtype=bool)
