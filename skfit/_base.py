@@ -156,6 +156,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 rng = check_random_state(self.random_state)
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
             rng = state.random_state
+            state.loss = self._loss_object()
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental, state)
@@ -225,6 +226,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         optimizer = check_optimizer(self.optimizer)
         return TrainingState(
             network=network,
+            loss=self._loss_object(),
             optimizer=optimizer,
             optimizer_state=optimizer.init([network.flat]),
             schedule=check_schedule(self.schedule),
@@ -274,6 +276,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
     def _loss_object(self):
         return check_loss(self.loss)
 
+    def _fitted_loss(self):
+        """The loss object of the last fit (its link maps raw outputs to
+        predictions); the ``loss`` parameter's before the first fit."""
+        state = self.__dict__.get("_state")
+        return self._loss_object() if state is None else state.loss
+
     def _training_config(self, rng, incremental, state):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
@@ -284,7 +292,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         elif self.verbose >= 2:
             callbacks.append(EpochLogger())
         return TrainingConfig(
-            loss=self._loss_object(),
+            loss=state.loss,
             penalty=Penalty(
                 0.0 if penalty is None else self.alpha, l1_ratio, decoupled=decoupled
             ),

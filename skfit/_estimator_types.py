@@ -47,7 +47,7 @@ class GDRegressorBase(RegressorMixin, BaseGD):
         return Y.reshape(-1, 1) if Y.ndim == 1 else Y
 
     def _predictions_from_raw(self, raw):
-        predictions = self._loss_object().inverse_link(raw)
+        predictions = self._fitted_loss().inverse_link(raw)
         return predictions[:, 0] if predictions.shape[1] == 1 else predictions
 
     def _score_raw(self, raw, y, sample_weight):
@@ -246,7 +246,7 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
         return self._labels_from_raw(self._raw(X))
 
     def _has_probabilities(self):
-        return self._loss_object().has_probabilities
+        return self._fitted_loss().has_probabilities
 
     @available_if(_has_probabilities)
     def predict_proba(self, X):
@@ -261,7 +261,7 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return self._loss_object().predict_proba(self._raw(X))
+        return self._fitted_loss().predict_proba(self._raw(X))
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):

@@ -18,6 +18,9 @@ class TrainingState:
     optimizer and schedule state, counters and records."""
 
     network: object
+    #: The loss the parameters were fitted with: prediction reads its link, so
+    #: ``set_params(loss=...)`` without a refit changes no prediction.
+    loss: object
     optimizer: object
     optimizer_state: dict
     schedule: object
@@ -48,7 +51,9 @@ class TrainingState:
         """Everything needed to undo a whole call: see :meth:`rollback`."""
         return (
             self.snapshot(),
-            copy.deepcopy((self.schedule, self.spike_detector, self.random_state)),
+            copy.deepcopy(
+                (self.loss, self.schedule, self.spike_detector, self.random_state)
+            ),
             len(self.history),
             len(self.spikes),
             self.t,
@@ -57,7 +62,7 @@ class TrainingState:
 
     def rollback(self, checkpoint):
         snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.schedule, self.spike_detector, self.random_state = objects
+        self.loss, self.schedule, self.spike_detector, self.random_state = objects
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]

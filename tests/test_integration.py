@@ -24,7 +24,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skfit import GDClassifier, GDRegressor
+from skfit import GDClassifier, GDRegressor, MLPClassifier
 from skfit.callbacks import Callback
 from skfit.optimizers import Adam
 
@@ -493,3 +493,16 @@ def test_pickle_with_progress_bar(iris_scaled):
         est = GDClassifier(max_epochs=3, verbose=1, random_state=0).fit(X, y)
     restored = pickle.loads(pickle.dumps(est))
     assert_array_equal(restored.predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize("Estimator", [GDClassifier, MLPClassifier])
+def test_set_params_loss_without_refit_keeps_the_fitted_link(Estimator, iris_scaled):
+    # Prediction reads the loss the parameters were fitted with, not the
+    # current hyperparameter: a fitted log-loss model keeps its softmax.
+    X, y = iris_scaled
+    est = Estimator(loss="log_loss", max_epochs=5, random_state=0).fit(X, y)
+    proba = est.predict_proba(X)
+    est.set_params(loss="modified_huber")
+    assert_array_equal(est.predict_proba(X), proba)
+    est.fit(X, y)
+    assert not np.allclose(est.predict_proba(X), proba)
