@@ -14,8 +14,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import train
-from ._penalties import Penalty
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -24,7 +22,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._state import TrainingConfig, TrainingData, TrainingState
+from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
@@ -308,7 +306,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             spike_threshold=self.spike_threshold,
             callbacks=callbacks,
             random_state=rng,
-            warn_at_max_epochs=not incremental,
+            # tol=None asks for a fixed number of epochs: reaching it is no failure.
+            warn_at_max_epochs=not incremental and self.tol is not None,
         )
 
     # ------------------------------------------------------------ prediction
