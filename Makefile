@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check skfit tests examples benchmarks
 	$(VENV)/bin/ruff format --check skfit tests examples benchmarks
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PYTHON) -m pytest -q -p no:cacheprovider
