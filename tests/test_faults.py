@@ -2,16 +2,19 @@
 property over hyperparameters and input kinds: every fit either fits with finite
 parameters and predictions or is refused by name, leaving the estimator as it was."""
 
+import pickle
 import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_validate
 
-from skfit import MLPClassifier, MLPRegressor
+from skfit import GDRegressor, MLPClassifier, MLPRegressor
 from skfit._models import Network
+from skfit.spikes import LossSpikeError
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +57,33 @@ def test_dropout_trains_on_float32_data(Estimator, regression, classification):
     assert dropped.coefs_[0].dtype == np.float32
     assert np.all(np.isfinite(dropped.coefs_[0]))
     assert not np.allclose(dropped.coefs_[0], plain.coefs_[0])
+
+
+# ------------------------------------------------ LossSpikeError across processes
+def spiking_data():
+    """Standardised rows, then a block of rows whose targets are 1e4 times larger."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 3)
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.randn(400)
+    y[360:] *= 1e4
+    return X, y
+
+
+def test_loss_spike_error_survives_pickling():
+    X, y = spiking_data()
+    est = GDRegressor(batch_size=16, shuffle=False, spike_policy="raise")
+    with pytest.raises(LossSpikeError) as caught:
+        est.fit(X, y)
+    error = pickle.loads(pickle.dumps(caught.value))
+    assert type(error) is LossSpikeError
+    assert str(error) == str(caught.value)
+    for name in ("epoch", "batch", "loss", "baseline", "ratio", "n_samples"):
+        assert getattr(error.spike, name) == getattr(caught.value.spike, name)
+    assert_array_equal(error.spike.sample_indices, caught.value.spike.sample_indices)
+
+
+def test_loss_spike_error_reaches_a_parallel_search():
+    X, y = spiking_data()
+    est = GDRegressor(batch_size=16, shuffle=False, spike_policy="raise")
+    with pytest.raises(LossSpikeError, match="Loss spike at epoch"):
+        cross_validate(est, X, y, cv=2, n_jobs=2, error_score="raise")
