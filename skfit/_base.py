@@ -39,6 +39,38 @@ _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
 
 
+def _usable_weights(weights, dtype, source):
+    """``weights`` (float64, finite, non-negative) in ``dtype``, refusing by name
+    weights that training in ``dtype`` cannot use.
+
+    A positive weight below the smallest normal number of ``dtype`` is subnormal: it
+    keeps few significant digits, and the compiled loop (which flushes subnormals)
+    reads it as zero. A total beyond the range of ``dtype`` overflows the weighted
+    means. Weights only matter relative to each other, so rescaling cures both.
+    """
+    info = np.finfo(dtype)
+    positive = weights[weights > 0]
+    if positive.size and positive.min() < info.tiny:
+        raise ValueError(
+            f"{source} holds {int(np.sum(positive < info.tiny))} positive weights "
+            f"below {info.tiny:.3g}, the smallest normal {info.dtype} number, which "
+            "training cannot use; rescale the weights (only their ratios matter)."
+        )
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if not total > 0:
+        raise ValueError(
+            f"The weights ({source}) sum to zero: there is nothing to fit."
+        )
+    if not total <= info.max:
+        raise ValueError(
+            f"The weights ({source}) sum to {total:.3g}, beyond the range of "
+            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (only their "
+            "ratios matter)."
+        )
+    return weights.astype(dtype, copy=False)
+
+
 class BaseGD(CallbackSupportMixin, BaseEstimator):
     """Base class of skfit's estimators; not for direct use."""
 
@@ -123,7 +155,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples; None weighs all equally.
+            Non-negative weights of the samples; None weighs all equally. Only
+            their ratios matter; weights that X's dtype cannot hold (subnormal
+            positive weights, a total beyond its range) are refused, as is a
+            validation share whose weights are all zero.
 
         Returns
         -------
@@ -208,17 +243,20 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
         if sample_weight is not None:
+            # Checked in float64, so that what X's dtype cannot hold is named below
+            # rather than cast silently to zero or infinity.
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        sample_weight = self._weigh_targets(y, sample_weight, X.dtype, incremental)
-        if sample_weight is not None and not sample_weight.sum() > 0:
-            raise ValueError("The sample weights sum to zero: there is nothing to fit.")
-        return X, y, Y, sample_weight
+        weights = self._weigh_targets(y, sample_weight, X.dtype, incremental)
+        return X, y, Y, weights
 
     def _weigh_targets(self, y, sample_weight, dtype, incremental):
-        """Sample weights combined with any per-target weights (class_weight)."""
-        return sample_weight
+        """Sample weights combined with any per-target weights (class_weight), in
+        ``dtype``; ``sample_weight`` is float64."""
+        if sample_weight is None:
+            return None
+        return _usable_weights(sample_weight, dtype, "sample_weight")
 
     def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
@@ -261,6 +299,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             random_state=rng,
             stratify=self._stratify(y),
         )
+        if sample_weight is not None:
+            for share, rows in (("training", train_rows), ("validation", val_rows)):
+                # The engine divides by each share's total weight.
+                if not sample_weight[rows].sum() > 0:
+                    raise ValueError(
+                        f"The sample weights of the {len(rows)} rows of the {share} "
+                        f"share (validation_fraction={fraction}) are all zero, so its "
+                        "loss is undefined; give those rows weight, or change "
+                        "validation_fraction or random_state."
+                    )
         data.rows = np.sort(train_rows)
         data.X_val = X[val_rows]
         data.Y_val = Y[val_rows]

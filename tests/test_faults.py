@@ -12,7 +12,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_validate
 
-from skfit import GDRegressor, MLPClassifier, MLPRegressor
+from skfit import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skfit._models import Network
 from skfit.spikes import LossSpikeError
 
@@ -87,3 +87,88 @@ def test_loss_spike_error_reaches_a_parallel_search():
     est = GDRegressor(batch_size=16, shuffle=False, spike_policy="raise")
     with pytest.raises(LossSpikeError, match="Loss spike at epoch"):
         cross_validate(est, X, y, cv=2, n_jobs=2, error_score="raise")
+
+
+# ------------------------------------------------------------------------ weights
+def fitted_bytes(estimator):
+    """The estimator's whole state, to check that a refused call changed nothing."""
+    return pickle.dumps(estimator)
+
+
+@pytest.fixture(scope="module")
+def fitted_regressor(regression):
+    X, y = regression
+    return fit_quietly(GDRegressor(max_epochs=3, random_state=0), X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted_classifier(classification):
+    X, y = classification
+    return fit_quietly(GDClassifier(max_epochs=3, random_state=0), X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("subnormal", ["all", "one"])
+def test_subnormal_sample_weights_are_refused(
+    fitted_regressor, regression, dtype, subnormal
+):
+    X, y = regression
+    tiny = np.finfo(dtype).tiny
+    sample_weight = (
+        np.full(len(y), tiny / 1e3) if subnormal == "all" else np.ones(len(y))
+    )
+    sample_weight[0] = tiny / 1e3
+    est = pickle.loads(pickle.dumps(fitted_regressor))
+    before = fitted_bytes(est)
+    with pytest.raises(ValueError, match="sample_weight holds .* below"):
+        est.fit(X.astype(dtype), y, sample_weight=sample_weight)
+    assert fitted_bytes(est) == before
+
+
+def test_sample_weights_beyond_float32_range_are_refused(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match=r"sample_weight\) sum to .* float32"):
+        GDRegressor().fit(X.astype(np.float32), y, sample_weight=np.full(len(y), 1e37))
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_a_held_out_share_without_weight_is_refused(regression, early_stopping):
+    # One weighted row: the share it is not in has no weight at all.
+    X, y = regression
+    sample_weight = np.zeros(len(y))
+    sample_weight[5] = 1.0
+    est = GDRegressor(
+        early_stopping=early_stopping, validation_fraction=0.2, random_state=0
+    )
+    with pytest.raises(
+        ValueError, match=r"share \(validation_fraction=0.2\) are all zero"
+    ):
+        est.fit(X, y, sample_weight=sample_weight)
+    assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("weight", [np.nan, np.inf, -1.0, "heavy", None, True])
+def test_class_weight_values_are_refused_by_name(
+    fitted_classifier, classification, weight
+):
+    X, y = classification
+    est = pickle.loads(pickle.dumps(fitted_classifier))
+    before = fitted_bytes(est)
+    est.set_params(class_weight={0: weight, 1: 1.0})
+    with pytest.raises(ValueError, match="class_weight must map classes to finite"):
+        est.fit(X, y)
+    est.set_params(class_weight=None)
+    assert fitted_bytes(est) == before
+
+
+@pytest.mark.parametrize(
+    ("scale", "match"), [(1e200, "sum to inf"), (1e-160, "holds .* below")]
+)
+def test_combined_sample_and_class_weights_are_checked(classification, scale, match):
+    # Each source is fine alone; their product overflows or is subnormal.
+    X, y = classification
+    est = GDClassifier(class_weight={0: scale, 1: scale})
+    with pytest.raises(ValueError, match="sample_weight times class_weight"):
+        est.fit(X, y, sample_weight=np.full(len(y), scale))
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y, sample_weight=np.full(len(y), scale))
