@@ -25,7 +25,7 @@ from ._sklearn_compat import (
     _fit_context,
 )
 from ._state import TrainingConfig, TrainingData, TrainingState
-from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
+from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
 from .schedules import _SCHEDULES, check_schedule
@@ -168,6 +168,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        user_weight = sample_weight  # for scikit-learn's callbacks, as given
         saved = dict(self.__dict__)
         state = self.__dict__.get("_state")
         if incremental and state is not None:
@@ -195,7 +196,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental, state)
-            config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
+            config.callbacks += SklearnCallbackBridge.for_estimator(
+                self, X, y, user_weight, config
+            )
             outcome = train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
             outcome = getattr(interrupt, "outcome", None)
@@ -334,7 +337,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
         decoupled = getattr(state.optimizer, "decoupled_weight_decay", False)
-        callbacks = list(self.callbacks or [])
+        callbacks = [as_callback(callback) for callback in self.callbacks or []]
         if self.verbose == 1:
             callbacks.append(ProgressBar())
         elif self.verbose >= 2:
