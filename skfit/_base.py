@@ -8,6 +8,7 @@ regression and classification faces are in :mod:`skfit._estimator_types`.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -37,6 +38,23 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
+
+
+def _in_dtype(array, dtype, name):
+    """``array`` (finite, dense or sparse) in ``dtype``, refusing by name values
+    beyond the range of ``dtype``, which a cast would turn into infinities."""
+    if array.dtype == dtype:
+        return array
+    values = array.data if sp.issparse(array) else array
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    limit = float(np.finfo(dtype).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g}, beyond the range of "
+            f"{np.dtype(dtype)} (at most {limit:.3g}) in which the model computes; "
+            f"scale {name}, or fit the model on float64 data."
+        )
+    return array.astype(dtype, copy=False)
 
 
 def _usable_weights(weights, dtype, source):
@@ -241,7 +259,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         )
         if continuing:
             # Keep the dtype of the parameters that training continues from.
-            X = X.astype(self._state.network.dtype, copy=False)
+            X = _in_dtype(X, self._state.network.dtype, "X")
         Y = self._encode_targets(
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
@@ -369,7 +387,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         network = self._state.network
-        return network.predict_raw(X.astype(network.dtype, copy=False))
+        return network.predict_raw(_in_dtype(X, network.dtype, "X"))
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseGD, _usable_weights
+from ._base import BaseGD, _in_dtype, _usable_weights
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from .losses import _CLASSIFICATION_LOSSES, _REGRESSION_LOSSES, check_loss
 
@@ -52,7 +52,7 @@ class GDRegressorBase(RegressorMixin, BaseGD):
         return check_loss(self.loss, epsilon=self.epsilon)
 
     def _encode_targets(self, y, dtype, *, reset, incremental, classes):
-        Y = np.asarray(y, dtype=dtype)
+        Y = _in_dtype(np.asarray(y), dtype, "y")
         if getattr(self._loss_object(), "requires_nonnegative_y", False) and np.any(
             Y < 0
         ):

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -250,3 +251,42 @@ def test_an_object_without_hooks_is_refused(regression):
     with pytest.raises(TypeError, match="needs at least one of the hooks"):
         est.fit(X, y)
     assert not hasattr(est, "n_features_in_")
+
+
+# ------------------------------------------------------------ the float32 range
+BEYOND_FLOAT32 = 1e39
+
+
+def test_targets_beyond_float32_are_refused(regression):
+    X, y = regression
+    y = y.copy()
+    y[3] = BEYOND_FLOAT32
+    est = GDRegressor()
+    with pytest.raises(
+        ValueError, match="y holds values up to 1e.39, beyond .* float32"
+    ):
+        est.fit(X.astype(np.float32), y)
+    assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier, MLPClassifier])
+def test_X_beyond_float32_is_refused_by_a_float32_model(
+    Estimator, regression, classification, sparse
+):
+    X, y = regression if Estimator is GDRegressor else classification
+    est = fit_quietly(Estimator(max_epochs=2, random_state=0), X.astype(np.float32), y)
+    before = fitted_bytes(est)
+    X_large = X.copy()
+    X_large[7, 1] = -BEYOND_FLOAT32
+    if sparse:
+        X_large = sp.csr_matrix(X_large)
+    with pytest.raises(
+        ValueError, match="X holds values up to 1e.39, beyond .* float32"
+    ):
+        est.predict(X_large)
+    with pytest.raises(ValueError, match="X holds values up to 1e.39"):
+        est.partial_fit(X_large, y)
+    assert fitted_bytes(est) == before
+    # Values within the range are cast as before.
+    assert est.predict(X).dtype == (np.float32 if Estimator is GDRegressor else y.dtype)
