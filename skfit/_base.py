@@ -5,6 +5,7 @@ data for the engine, runs it, and turns its outcome into fitted attributes. The
 regression and classification faces are in :mod:`skfit._estimator_types`.
 """
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -38,6 +39,8 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
+#: The fewest rows a training or validation share may hold.
+MIN_SHARE_ROWS = 2
 
 
 def _in_dtype(array, dtype, name):
@@ -87,6 +90,38 @@ def _usable_weights(weights, dtype, source):
             "ratios matter)."
         )
     return weights.astype(dtype, copy=False)
+
+
+def _check_split_sizes(n_samples, fraction, stratify):
+    """Refuse a validation split of ``n_samples`` rows that leaves a share too
+    small: each needs :data:`MIN_SHARE_ROWS` rows (a validation R^2 needs two, and
+    one training row is no training set), and a stratified split needs every class
+    in both shares."""
+    # The sizes train_test_split gives the two shares.
+    n_val = math.ceil(fraction * n_samples)
+    n_train = n_samples - n_val
+    least, why = MIN_SHARE_ROWS, ""
+    advice = (
+        "give more data, change validation_fraction, or set early_stopping=False "
+        "and validation_fraction=None."
+    )
+    if stratify is not None:
+        labels, counts = np.unique(stratify, return_counts=True)
+        if counts.min() < 2:
+            rarest = labels.tolist()[np.argmin(counts)]
+            raise ValueError(
+                f"validation_fraction={fraction} holds out a share stratified by "
+                "class, which needs at least 2 rows of each class, but class "
+                f"{rarest!r} has {counts.min()}; {advice}"
+            )
+        if len(labels) > least:
+            least, why = len(labels), " (one of each class)"
+    if min(n_train, n_val) < least:
+        raise ValueError(
+            f"validation_fraction={fraction} splits the {n_samples} rows into "
+            f"{n_train} training and {n_val} validation rows, but each share needs "
+            f"at least {least}{why}; {advice}"
+        )
 
 
 class BaseGD(CallbackSupportMixin, BaseEstimator):
@@ -314,11 +349,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             fraction = DEFAULT_VALIDATION_FRACTION
         if incremental or fraction is None:
             return data
+        stratify = self._stratify(y)
+        _check_split_sizes(X.shape[0], fraction, stratify)
         train_rows, val_rows = train_test_split(
             np.arange(X.shape[0]),
             test_size=fraction,
             random_state=rng,
-            stratify=self._stratify(y),
+            stratify=stratify,
         )
         if sample_weight is not None:
             for share, rows in (("training", train_rows), ("validation", val_rows)):

@@ -290,3 +290,51 @@ def test_X_beyond_float32_is_refused_by_a_float32_model(
     assert fitted_bytes(est) == before
     # Values within the range are cast as before.
     assert est.predict(X).dtype == (np.float32 if Estimator is GDRegressor else y.dtype)
+
+
+# ------------------------------------------------------------------ hyperparameters
+@pytest.mark.parametrize(
+    "sizes", [(3.7,), (np.inf,), ("4",), (4, 0), (-2,), (), [], np.array([4.0]), [[4]]]
+)
+@pytest.mark.parametrize("Estimator", [MLPRegressor, MLPClassifier])
+def test_bad_hidden_layer_sizes_are_refused_by_name(
+    Estimator, regression, classification, sizes
+):
+    X, y = regression if Estimator is MLPRegressor else classification
+    est = Estimator(hidden_layer_sizes=sizes, max_epochs=1)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        est.fit(X, y)
+    assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("sizes", [3, np.int64(3), (3,), [3, 2], np.array([3, 2])])
+def test_integer_hidden_layer_sizes_set_the_widths(regression, sizes):
+    X, y = regression
+    est = fit_quietly(MLPRegressor(hidden_layer_sizes=sizes, max_epochs=1), X, y)
+    widths = [coef.shape[1] for coef in est.coefs_[:-1]]
+    assert widths == list(np.atleast_1d(sizes))
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "n_samples", "settings", "match"),
+    [
+        # 0.1 of 3 rows holds out 1: too few for a validation R^2.
+        (GDRegressor, 3, {"early_stopping": True}, "2 training and 1 validation"),
+        # Half of 3 rows leaves 1 to train on.
+        (GDRegressor, 3, {"validation_fraction": 0.5}, "1 training and 2 valid"),
+        # A stratified share of 3 classes needs 3 rows.
+        (GDClassifier, 12, {"early_stopping": True}, r"at least 3 \(one of each"),
+        # Every class needs two rows to be in both shares.
+        (GDClassifier, 7, {"validation_fraction": 0.5}, "class 2 has 1"),
+    ],
+)
+def test_too_small_a_validation_split_is_refused(Estimator, n_samples, settings, match):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n_samples, 2)
+    y = rng.randn(n_samples) if Estimator is GDRegressor else np.arange(n_samples) % 3
+    if n_samples == 7:
+        y = np.array([0, 0, 0, 1, 1, 1, 2])
+    est = Estimator(**settings)
+    with pytest.raises(ValueError, match=f"validation_fraction=.*{match}"):
+        est.fit(X, y)
+    assert not hasattr(est, "n_features_in_")
