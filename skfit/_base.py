@@ -289,9 +289,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             reset=not continuing,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
+            # One memory layout (a C-ordered X is not copied), so that the same
+            # values train to the same bits whatever layout they came in.
+            order="C",
             multi_output=is_regressor,
             y_numeric=is_regressor,
         )
+        if sp.issparse(X) and not X.has_sorted_indices:
+            X = X.sorted_indices()
         if continuing:
             # Keep the dtype of the parameters that training continues from.
             X = _in_dtype(X, self._state.network.dtype, "X")
