@@ -5,9 +5,11 @@ data for the engine, runs it, and turns its outcome into fitted attributes. The
 regression and classification faces are in :mod:`skfit._estimator_types`.
 """
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -23,7 +25,7 @@ from ._sklearn_compat import (
     _fit_context,
 )
 from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
-from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
+from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
 from .schedules import _SCHEDULES, check_schedule
@@ -35,6 +37,89 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
+#: The fewest rows a training or validation share may hold.
+MIN_SHARE_ROWS = 2
+
+
+def _in_dtype(array, dtype, name):
+    """``array`` (finite, dense or sparse) in ``dtype``, refusing by name values
+    beyond the range of ``dtype``, which a cast would turn into infinities."""
+    if array.dtype == dtype:
+        return array
+    values = array.data if sp.issparse(array) else array
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    limit = float(np.finfo(dtype).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g}, beyond the range of "
+            f"{np.dtype(dtype)} (at most {limit:.3g}) in which the model computes; "
+            f"scale {name}, or fit the model on float64 data."
+        )
+    return array.astype(dtype, copy=False)
+
+
+def _usable_weights(weights, dtype, source):
+    """``weights`` (float64, finite, non-negative) in ``dtype``, refusing by name
+    weights that training in ``dtype`` cannot use.
+
+    A positive weight below the smallest normal number of ``dtype`` is subnormal: it
+    keeps few significant digits, and the compiled loop (which flushes subnormals)
+    reads it as zero. A total beyond the range of ``dtype`` overflows the weighted
+    means. Weights only matter relative to each other, so rescaling cures both.
+    """
+    info = np.finfo(dtype)
+    positive = weights[weights > 0]
+    if positive.size and positive.min() < info.tiny:
+        raise ValueError(
+            f"{source} holds {int(np.sum(positive < info.tiny))} positive weights "
+            f"below {info.tiny:.3g}, the smallest normal {info.dtype} number, which "
+            "training cannot use; rescale the weights (only their ratios matter)."
+        )
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if not total > 0:
+        raise ValueError(
+            f"The weights ({source}) sum to zero: there is nothing to fit."
+        )
+    if not total <= info.max:
+        raise ValueError(
+            f"The weights ({source}) sum to {total:.3g}, beyond the range of "
+            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (only their "
+            "ratios matter)."
+        )
+    return weights.astype(dtype, copy=False)
+
+
+def _check_split_sizes(n_samples, fraction, stratify):
+    """Refuse a validation split of ``n_samples`` rows that leaves a share too
+    small: each needs :data:`MIN_SHARE_ROWS` rows (a validation R^2 needs two, and
+    one training row is no training set), and a stratified split needs every class
+    in both shares."""
+    # The sizes train_test_split gives the two shares.
+    n_val = math.ceil(fraction * n_samples)
+    n_train = n_samples - n_val
+    least, why = MIN_SHARE_ROWS, ""
+    advice = (
+        "give more data, change validation_fraction, or set early_stopping=False "
+        "and validation_fraction=None."
+    )
+    if stratify is not None:
+        labels, counts = np.unique(stratify, return_counts=True)
+        if counts.min() < 2:
+            rarest = labels.tolist()[np.argmin(counts)]
+            raise ValueError(
+                f"validation_fraction={fraction} holds out a share stratified by "
+                "class, which needs at least 2 rows of each class, but class "
+                f"{rarest!r} has {counts.min()}; {advice}"
+            )
+        if len(labels) > least:
+            least, why = len(labels), " (one of each class)"
+    if min(n_train, n_val) < least:
+        raise ValueError(
+            f"validation_fraction={fraction} splits the {n_samples} rows into "
+            f"{n_train} training and {n_val} validation rows, but each share needs "
+            f"at least {least}{why}; {advice}"
+        )
 
 
 class BaseGD(CallbackSupportMixin, BaseEstimator):
@@ -121,7 +206,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples; None weighs all equally.
+            Non-negative weights of the samples; None weighs all equally. Only
+            their ratios matter; weights that X's dtype cannot hold (subnormal
+            positive weights, a total beyond its range) are refused, as is a
+            validation share whose weights are all zero.
 
         Returns
         -------
@@ -131,6 +219,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        user_weight = sample_weight  # for scikit-learn's callbacks, as given
         saved = dict(self.__dict__)
         state = self.__dict__.get("_state")
         if incremental and state is not None:
@@ -158,7 +247,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental, state)
-            config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
+            config.callbacks += SklearnCallbackBridge.for_estimator(
+                self, X, y, user_weight, config
+            )
             outcome = train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
             outcome = getattr(interrupt, "outcome", None)
@@ -196,27 +287,35 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             reset=not continuing,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
+            # One memory layout (a C-ordered X is not copied), so that the same
+            # values train to the same bits whatever layout they came in.
+            order="C",
             multi_output=is_regressor,
             y_numeric=is_regressor,
         )
+        if sp.issparse(X) and not X.has_sorted_indices:
+            X = X.sorted_indices()
         if continuing:
             # Keep the dtype of the parameters that training continues from.
-            X = X.astype(self._state.network.dtype, copy=False)
+            X = _in_dtype(X, self._state.network.dtype, "X")
         Y = self._encode_targets(
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
         if sample_weight is not None:
+            # Checked in float64, so that what X's dtype cannot hold is named below
+            # rather than cast silently to zero or infinity.
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        sample_weight = self._weigh_targets(y, sample_weight, X.dtype, incremental)
-        if sample_weight is not None and not sample_weight.sum() > 0:
-            raise ValueError("The sample weights sum to zero: there is nothing to fit.")
-        return X, y, Y, sample_weight
+        weights = self._weigh_targets(y, sample_weight, X.dtype, incremental)
+        return X, y, Y, weights
 
     def _weigh_targets(self, y, sample_weight, dtype, incremental):
-        """Sample weights combined with any per-target weights (class_weight)."""
-        return sample_weight
+        """Sample weights combined with any per-target weights (class_weight), in
+        ``dtype``; ``sample_weight`` is float64."""
+        if sample_weight is None:
+            return None
+        return _usable_weights(sample_weight, dtype, "sample_weight")
 
     def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
@@ -253,12 +352,24 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             fraction = DEFAULT_VALIDATION_FRACTION
         if incremental or fraction is None:
             return data
+        stratify = self._stratify(y)
+        _check_split_sizes(X.shape[0], fraction, stratify)
         train_rows, val_rows = train_test_split(
             np.arange(X.shape[0]),
             test_size=fraction,
             random_state=rng,
-            stratify=self._stratify(y),
+            stratify=stratify,
         )
+        if sample_weight is not None:
+            for share, rows in (("training", train_rows), ("validation", val_rows)):
+                # The engine divides by each share's total weight.
+                if not sample_weight[rows].sum() > 0:
+                    raise ValueError(
+                        f"The sample weights of the {len(rows)} rows of the {share} "
+                        f"share (validation_fraction={fraction}) are all zero, so its "
+                        "loss is undefined; give those rows weight, or change "
+                        "validation_fraction or random_state."
+                    )
         data.rows = np.sort(train_rows)
         data.X_val = X[val_rows]
         data.Y_val = Y[val_rows]
@@ -284,7 +395,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
         decoupled = getattr(state.optimizer, "decoupled_weight_decay", False)
-        callbacks = list(self.callbacks or [])
+        callbacks = [as_callback(callback) for callback in self.callbacks or []]
         if self.verbose == 1:
             callbacks.append(ProgressBar())
         elif self.verbose >= 2:
@@ -317,7 +428,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         network = self._state.network
-        return network.predict_raw(X.astype(network.dtype, copy=False))
+        return network.predict_raw(_in_dtype(X, network.dtype, "X"))
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

@@ -15,9 +15,25 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseGD
+from ._base import BaseGD, _in_dtype, _usable_weights
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from .losses import _CLASSIFICATION_LOSSES, _REGRESSION_LOSSES, check_loss
+
+
+def _check_class_weight(class_weight):
+    """Refuse a class_weight dict whose weights are not finite non-negative numbers."""
+    bad = {
+        label: weight
+        for label, weight in class_weight.items()
+        if isinstance(weight, bool)
+        or not isinstance(weight, Real)
+        or not 0 <= weight < np.inf
+    }
+    if bad:
+        raise ValueError(
+            "class_weight must map classes to finite non-negative numbers, but "
+            f"gives {bad}."
+        )
 
 
 class GDRegressorBase(RegressorMixin, BaseGD):
@@ -36,7 +52,7 @@ class GDRegressorBase(RegressorMixin, BaseGD):
         return check_loss(self.loss, epsilon=self.epsilon)
 
     def _encode_targets(self, y, dtype, *, reset, incremental, classes):
-        Y = np.asarray(y, dtype=dtype)
+        Y = _in_dtype(np.asarray(y), dtype, "y")
         if getattr(self._loss_object(), "requires_nonnegative_y", False) and np.any(
             Y < 0
         ):
@@ -152,31 +168,38 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
 
     def _weigh_targets(self, y, sample_weight, dtype, incremental):
         if self.class_weight is None:
-            weights = sample_weight
+            weights = super()._weigh_targets(y, sample_weight, dtype, incremental)
         else:
-            if self.class_weight == "balanced" and incremental:
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit: the "
-                    "class frequencies of one batch are not those of the data. Pass "
-                    "a dict computed with sklearn.utils.compute_class_weight instead."
-                )
-            per_class = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y
+            weights = self._class_weights(y, sample_weight, dtype, incremental)
+        if (
+            weights is not None
+            and not incremental
+            and np.unique(y[weights > 0]).shape[0] < 2
+        ):
+            raise ValueError(
+                "Only one class has a non-zero sample weight; a classifier needs "
+                "samples of at least 2 classes to train."
             )
-            class_weights = per_class[np.searchsorted(self.classes_, y)].astype(dtype)
-            weights = (
-                class_weights
-                if sample_weight is None
-                else (sample_weight * class_weights)
-            )
-        if weights is not None:
-            weighted = np.unique(y[weights > 0])
-            if weighted.shape[0] < 2 and not incremental:
-                raise ValueError(
-                    "Only one class has a non-zero sample weight; a classifier "
-                    "needs samples of at least 2 classes to train."
-                )
         return weights
+
+    def _class_weights(self, y, sample_weight, dtype, incremental):
+        """The weight of each sample's class, times its sample weight if any."""
+        if self.class_weight == "balanced" and incremental:
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the "
+                "class frequencies of one batch are not those of the data. Pass "
+                "a dict computed with sklearn.utils.compute_class_weight instead."
+            )
+        if isinstance(self.class_weight, dict):
+            _check_class_weight(self.class_weight)
+        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        weights = per_class[np.searchsorted(self.classes_, y)]
+        if sample_weight is None:
+            return _usable_weights(weights, dtype, "class_weight")
+        with np.errstate(over="ignore", under="ignore"):
+            # _usable_weights names an overflowing or underflowing product.
+            weights = weights * sample_weight
+        return _usable_weights(weights, dtype, "sample_weight times class_weight")
 
     def _stratify(self, y):
         return y
