@@ -24,7 +24,14 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
+from ._training import (
+    Penalty,
+    RowSpikeDetector,
+    TrainingConfig,
+    TrainingData,
+    TrainingState,
+    train,
+)
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
@@ -328,6 +335,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             optimizer_state=optimizer.init([network.flat]),
             schedule=check_schedule(self.schedule),
             spike_detector=SpikeDetector(self.spike_threshold),
+            row_detector=RowSpikeDetector(self.spike_threshold),
             random_state=rng,
         )
 

@@ -59,10 +59,16 @@ class LossSpikeError(RuntimeError):
 
     def __init__(self, spike):
         self.spike = spike
+        rows = f"rows {_preview(spike.sample_indices)}"
+        if spike.n_culprits:
+            rows += (
+                " whose own loss stands out: "
+                f"{_preview(spike.culprit_losses, spec='.4g')}"
+            )
         super().__init__(
             f"Loss spike at epoch {spike.epoch}, batch {spike.batch}: loss "
             f"{spike.loss:.6g} is {spike.ratio:.3g} times the baseline "
-            f"{spike.baseline:.6g} (rows {_preview(spike.sample_indices)})."
+            f"{spike.baseline:.6g} ({rows})."
         )
 
     def __reduce__(self):
@@ -71,9 +77,9 @@ class LossSpikeError(RuntimeError):
         return type(self), (self.spike,)
 
 
-def _preview(indices, count=8):
-    shown = ", ".join(str(int(i)) for i in indices[:count])
-    return f"[{shown}, ...]" if len(indices) > count else f"[{shown}]"
+def _preview(values, count=8, spec="d"):
+    shown = ", ".join(f"{value:{spec}}" for value in values[:count].tolist())
+    return f"[{shown}, ...]" if len(values) > count else f"[{shown}]"
 
 
 class SpikeDetector:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..history import History
 from ..spikes import SpikeDetector
+from ._row_spikes import RowSpikeDetector
 
 __all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
 
@@ -25,6 +26,8 @@ class TrainingState:
     optimizer_state: dict
     schedule: object
     spike_detector: SpikeDetector
+    #: The per-row check's running statistics, kept over calls as the detector's.
+    row_detector: RowSpikeDetector
     #: Draws every shuffle, split and dropout mask, continuing over calls, so that
     #: successive partial_fit calls see different batch orders.
     random_state: object = None
@@ -52,7 +55,13 @@ class TrainingState:
         return (
             self.snapshot(),
             copy.deepcopy(
-                (self.loss, self.schedule, self.spike_detector, self.random_state)
+                (
+                    self.loss,
+                    self.schedule,
+                    self.spike_detector,
+                    self.row_detector,
+                    self.random_state,
+                )
             ),
             len(self.history),
             len(self.spikes),
@@ -62,7 +71,13 @@ class TrainingState:
 
     def rollback(self, checkpoint):
         snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.loss, self.schedule, self.spike_detector, self.random_state = objects
+        (
+            self.loss,
+            self.schedule,
+            self.spike_detector,
+            self.row_detector,
+            self.random_state,
+        ) = objects
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]

@@ -1,0 +1,239 @@
+"""The per-row spike check: the rows whose own loss stands far out of the rest.
+
+Both batch runners compute every row's loss in the forward pass, and both hand
+each of them to :func:`tally_row` there, between :func:`begin_rows` and
+:func:`end_rows` (the Python runner through :meth:`RowSpikeDetector.check`): one
+rule, compiled once, with no second pass over the data.
+
+The rule
+--------
+A row's loss is read as its *deviation*: how far its raw output is from its
+target, in the units of the raw output (the absolute residual of a regression
+loss, minus the margin of a classification loss; see
+:mod:`skfit.losses._deviations`). The deviations of clean rows spread alike
+whatever the loss, where their losses do not: the log-loss of a hard but correct
+row may be a hundred times the mean row loss, as a squared error would only be
+for a residual ten standard deviations out.
+
+A row is a *culprit* when its deviation exceeds the running median of the
+deviations of recent rows by more than ``spike_threshold`` times their running
+spread, the distance from that median to their running 98th percentile (at least
+the loss's least spread). A non-finite row loss is always a culprit.
+
+The median and the 98th percentile are tracked by stochastic approximation: after
+each batch of ``m`` rows, each moves by ``min(0.02 * m, 0.5)`` spreads times the share
+of the batch's rows above it less its target share (1/2 and 1/50). Rows count only
+by whether they lie above, so the culprits themselves barely move the statistics,
+and an update costs O(1) per batch: the cutoff, the median and the percentile are
+turned into losses once per batch, and a row costs three comparisons. The check
+is quiet during a warm-up of :data:`WARMUP_BATCHES` batches and
+:data:`WARMUP_ROWS` rows; the median and the 98th percentile of the last
+:data:`RECENT_ROWS` row losses of the warm-up start the running ones.
+
+Calibration
+-----------
+With the default threshold of 6, over 10 epochs of batches of 16, 32 and 64 on
+standardised data (regression with noise, classification with overlapping classes
+and with hard rows, breast cancer, digits, diabetes; linear models and MLPs), the
+clean rows that came closest reached 4.3 spreads: no row was flagged. A Gaussian
+deviation would need 12 standard deviations to be flagged; the margin is for the
+heavier tails of real data. Corrupted targets and flipped labels on inflated
+features are flagged from the first epoch after the warm-up (the measured rates
+are in the guide).
+"""
+
+import math
+
+import numpy as np
+
+from .._numba import jit
+from ..losses._deviations import least_spread, row_deviation, row_loss_at
+from ..spikes import WARMUP_BATCHES
+
+__all__ = ["RowSpikeDetector", "begin_rows", "end_rows", "tally_row"]
+
+#: Rows seen (besides WARMUP_BATCHES batches) before a row may be flagged.
+WARMUP_ROWS = 640
+#: The last row losses of the warm-up, whose quantiles start the running ones.
+RECENT_ROWS = 256
+#: The share of rows above the high quantile (the 98th percentile).
+HIGH_SHARE = 0.02
+#: The statistics move by this many spreads per row of a batch...
+ROW_GAIN = 0.02
+#: ...and by at most this many spreads per batch (times the share's error).
+MAX_GAIN = 0.5
+
+# The state array: running deviations, warm-up counters, and the current batch's
+# cutoffs (in loss units) and tallies.
+_MEDIAN, _HIGH, _READY, _BATCHES, _ROWS, _STORED = range(6)
+_CUTOFF, _AT_MEDIAN, _AT_HIGH, _ABOVE_MEDIAN, _ABOVE_HIGH, _BATCH_ROWS = range(6, 12)
+_N_STATS = 12
+
+
+class RowSpikeDetector:
+    """Running median and spread of row deviations that flag the culprit rows.
+
+    The state of the per-row check (see the module docstring), kept between
+    ``fit`` and ``partial_fit`` calls as :class:`~skfit.spikes.SpikeDetector` is.
+    Its arrays are what the compiled batch runner reads and updates in place.
+
+    Parameters
+    ----------
+    threshold : float
+        A row is flagged when its deviation exceeds the running median by more
+        than ``threshold`` running spreads.
+
+    Attributes
+    ----------
+    stats : ndarray of shape (12,)
+        The running statistics and the current batch's tallies.
+    recent : ndarray of shape (RECENT_ROWS,)
+        The latest row losses of the warm-up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfit.losses import SquaredError
+    >>> from skfit._training._row_spikes import RowSpikeDetector
+    >>> detector = RowSpikeDetector(threshold=6.0)
+    >>> kernel = SquaredError().deviation_kernel(np.float64)
+    >>> rng = np.random.default_rng(0)
+    >>> positions, losses = np.empty(32, dtype=np.intp), np.empty(32)
+    >>> for batch in range(30):
+    ...     row_losses = 0.5 * rng.standard_normal(32) ** 2
+    ...     n = detector.check(kernel, row_losses, 0, positions, losses)
+    >>> row_losses[7] = 0.5 * 20.0**2  # a residual of 20 standard deviations
+    >>> n = detector.check(kernel, row_losses, 0, positions, losses)
+    >>> positions[:n], losses[:n]
+    (array([7]), array([200.]))
+    """
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+        self.stats = np.zeros(_N_STATS)
+        self.recent = np.zeros(RECENT_ROWS)
+
+    @property
+    def ready(self):
+        """Whether the warm-up is over, so that rows may be flagged."""
+        return bool(self.stats[_READY])
+
+    def check(self, kernel, losses, start, positions, culprit_losses):
+        """Check a batch's row losses and learn from them.
+
+        Parameters
+        ----------
+        kernel : namedtuple
+            The loss's :meth:`~skfit.losses.Loss.deviation_kernel`.
+        losses : ndarray of shape (n_rows,)
+            The loss of each row of the batch.
+        start : int
+            The position in the epoch of the batch's first row.
+        positions, culprit_losses : ndarray of shape (>= n_rows,)
+            Receive the positions in the epoch and the losses of the culprits.
+
+        Returns
+        -------
+        n_culprits : int
+            How many rows were flagged: ``positions[:n_culprits]``.
+        """
+        return _check_rows(
+            kernel,
+            self.stats,
+            self.recent,
+            self.threshold,
+            losses,
+            start,
+            positions,
+            culprit_losses,
+        )
+
+
+@jit
+def begin_rows(kernel, stats, threshold):
+    """Fix the batch's cutoffs, in loss units, and clear its tallies."""
+    stats[_ABOVE_MEDIAN] = 0.0
+    stats[_ABOVE_HIGH] = 0.0
+    stats[_BATCH_ROWS] = 0.0
+    if stats[_READY] == 0.0:
+        # Quiet during the warm-up: only a non-finite loss is flagged.
+        stats[_CUTOFF] = stats[_AT_MEDIAN] = stats[_AT_HIGH] = math.inf
+        return
+    median = stats[_MEDIAN]
+    spread = max(stats[_HIGH] - median, least_spread(kernel, median))
+    stats[_CUTOFF] = row_loss_at(kernel, median + threshold * spread)
+    stats[_AT_MEDIAN] = row_loss_at(kernel, median)
+    stats[_AT_HIGH] = row_loss_at(kernel, stats[_HIGH])
+
+
+@jit
+def tally_row(stats, recent, loss, position, positions, culprit_losses, n_culprits):
+    """Tally one row's loss; a culprit's position and loss go to index
+    ``n_culprits`` of ``positions`` and ``culprit_losses``. Returns the new count."""
+    stats[_BATCH_ROWS] += 1.0
+    if loss > stats[_AT_MEDIAN]:
+        stats[_ABOVE_MEDIAN] += 1.0
+    if loss > stats[_AT_HIGH]:
+        stats[_ABOVE_HIGH] += 1.0
+    if stats[_READY] == 0.0 and math.isfinite(loss):
+        recent[int(stats[_STORED]) % recent.shape[0]] = loss
+        stats[_STORED] += 1.0
+    if loss <= stats[_CUTOFF] and loss < math.inf:
+        return n_culprits
+    positions[n_culprits] = position
+    culprit_losses[n_culprits] = loss
+    return n_culprits + 1
+
+
+@jit
+def end_rows(kernel, stats, recent):
+    """Update the running statistics from the batch's tallies."""
+    m = stats[_BATCH_ROWS]
+    if m == 0.0:
+        return
+    if stats[_READY] == 0.0:
+        stats[_BATCHES] += 1.0
+        stats[_ROWS] += m
+        if (
+            stats[_BATCHES] >= WARMUP_BATCHES
+            and stats[_ROWS] >= WARMUP_ROWS
+            and stats[_STORED] > 0.0
+        ):
+            kept = np.sort(recent[: int(min(stats[_STORED], recent.shape[0]))])
+            stats[_MEDIAN] = row_deviation(kernel, _quantile(kept, 0.5))
+            stats[_HIGH] = row_deviation(kernel, _quantile(kept, 1.0 - HIGH_SHARE))
+            stats[_READY] = 1.0
+        return
+    median = stats[_MEDIAN]
+    spread = max(stats[_HIGH] - median, least_spread(kernel, median))
+    step = min(ROW_GAIN * m, MAX_GAIN) * spread
+    if not math.isfinite(step):
+        return
+    median += step * (stats[_ABOVE_MEDIAN] / m - 0.5)
+    high = stats[_HIGH] + step * (stats[_ABOVE_HIGH] / m - HIGH_SHARE)
+    stats[_MEDIAN] = median
+    stats[_HIGH] = max(high, median)
+
+
+@jit
+def _quantile(ordered, q):
+    """The ``q`` quantile of sorted values, interpolated as ``np.quantile`` does."""
+    place = q * (ordered.shape[0] - 1)
+    below = int(math.floor(place))
+    above = min(below + 1, ordered.shape[0] - 1)
+    return ordered[below] + (place - below) * (ordered[above] - ordered[below])
+
+
+@jit
+def _check_rows(
+    kernel, stats, recent, threshold, losses, start, positions, culprit_losses
+):
+    """One batch of the per-row check, as the compiled runner's row loop does it."""
+    begin_rows(kernel, stats, threshold)
+    n_culprits = 0
+    for i in range(losses.shape[0]):
+        n_culprits = tally_row(
+            stats, recent, losses[i], start + i, positions, culprit_losses, n_culprits
+        )
+    end_rows(kernel, stats, recent)
+    return n_culprits
