@@ -32,7 +32,7 @@ from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
 from ._penalty import penalty_value
-from ._row_spikes import begin_rows, end_rows, tally_row
+from ._row_spikes import begin_rows, end_rows, note_row, tally_row
 from ._rows import PREFETCH_DISTANCE, add_row, n_rows, prefetch_row, row_dot
 from ._update import apply_update
 
@@ -266,7 +266,8 @@ def _train_epoch(
         grad[:] = 0.0
         loss_sum = 0.0
         weight = 0.0
-        begin_rows(loss, row_stats, threshold)  # row check
+        cutoffs = begin_rows(loss, row_stats, threshold)  # row check
+        tallies = (0, 0)  # row check
         for position in range(start, stop):
             if order.shape[0]:
                 row = order[position]
@@ -278,15 +279,18 @@ def _train_epoch(
                 coefficients = params[k]
                 raw[k] = row_dot(X, row, coefficients) + coefficients[n_features]
             row_loss = row_loss_gradient(loss, raw, Y[row], raw_grad)
-            n_culprits = tally_row(
-                row_stats,
-                row_recent,
-                row_loss,
-                position,
-                culprit_positions,
-                culprit_losses,
-                n_culprits,
-            )  # row check
+            tallies, noted = tally_row(cutoffs, tallies, row_loss)  # row check
+            if noted:  # row check
+                n_culprits = note_row(
+                    row_stats,
+                    row_recent,
+                    cutoffs,
+                    row_loss,
+                    position,
+                    culprit_positions,
+                    culprit_losses,
+                    n_culprits,
+                )  # row check
             row_weight = sample_weight[row] if weighted else 1.0
             loss_sum += row_weight * row_loss
             weight += row_weight
@@ -296,7 +300,7 @@ def _train_epoch(
                 output_grad = grad[k]
                 add_row(X, row, g, output_grad)
                 output_grad[n_features] += g
-        end_rows(loss, row_stats, row_recent)  # row check
+        end_rows(loss, row_stats, row_recent, m, tallies)  # row check
         progress[2] = n_culprits  # row check
         if weighted:
             data_loss = loss_sum / weight if weight > 0 else 0.0

@@ -50,7 +50,7 @@ from .._numba import jit
 from ..losses._deviations import least_spread, row_deviation, row_loss_at
 from ..spikes import WARMUP_BATCHES
 
-__all__ = ["RowSpikeDetector", "begin_rows", "end_rows", "tally_row"]
+__all__ = ["RowSpikeDetector", "begin_rows", "end_rows", "note_row", "tally_row"]
 
 #: Rows seen (besides WARMUP_BATCHES batches) before a row may be flagged.
 WARMUP_ROWS = 640
@@ -63,11 +63,9 @@ ROW_GAIN = 0.02
 #: ...and by at most this many spreads per batch (times the share's error).
 MAX_GAIN = 0.5
 
-# The state array: running deviations, warm-up counters, and the current batch's
-# cutoffs (in loss units) and tallies.
+# The state array: the running deviations, and the warm-up's counters.
 _MEDIAN, _HIGH, _READY, _BATCHES, _ROWS, _STORED = range(6)
-_CUTOFF, _AT_MEDIAN, _AT_HIGH, _ABOVE_MEDIAN, _ABOVE_HIGH, _BATCH_ROWS = range(6, 12)
-_N_STATS = 12
+_N_STATS = 6
 
 
 class RowSpikeDetector:
@@ -85,8 +83,9 @@ class RowSpikeDetector:
 
     Attributes
     ----------
-    stats : ndarray of shape (12,)
-        The running statistics and the current batch's tallies.
+    stats : ndarray of shape (6,)
+        The running median and high quantile of the deviations, and the
+        warm-up's counters.
     recent : ndarray of shape (RECENT_ROWS,)
         The latest row losses of the warm-up.
 
@@ -151,45 +150,57 @@ class RowSpikeDetector:
 
 @jit
 def begin_rows(kernel, stats, threshold):
-    """Fix the batch's cutoffs, in loss units, and clear its tallies."""
-    stats[_ABOVE_MEDIAN] = 0.0
-    stats[_ABOVE_HIGH] = 0.0
-    stats[_BATCH_ROWS] = 0.0
+    """The batch's cutoffs, in loss units: ``(the least loss :func:`note_row`
+    sees, a culprit's least loss, the median's, the high quantile's)``."""
     if stats[_READY] == 0.0:
-        # Quiet during the warm-up: only a non-finite loss is flagged.
-        stats[_CUTOFF] = stats[_AT_MEDIAN] = stats[_AT_HIGH] = math.inf
-        return
+        # The warm-up keeps every row's loss and flags only non-finite ones.
+        return -math.inf, math.inf, math.inf, math.inf
     median = stats[_MEDIAN]
     spread = max(stats[_HIGH] - median, least_spread(kernel, median))
-    stats[_CUTOFF] = row_loss_at(kernel, median + threshold * spread)
-    stats[_AT_MEDIAN] = row_loss_at(kernel, median)
-    stats[_AT_HIGH] = row_loss_at(kernel, stats[_HIGH])
+    culprit = row_loss_at(kernel, median + threshold * spread)
+    return (
+        culprit,
+        culprit,
+        row_loss_at(kernel, median),
+        row_loss_at(kernel, stats[_HIGH]),
+    )
 
 
 @jit
-def tally_row(stats, recent, loss, position, positions, culprit_losses, n_culprits):
-    """Tally one row's loss; a culprit's position and loss go to index
-    ``n_culprits`` of ``positions`` and ``culprit_losses``. Returns the new count."""
-    stats[_BATCH_ROWS] += 1.0
-    if loss > stats[_AT_MEDIAN]:
-        stats[_ABOVE_MEDIAN] += 1.0
-    if loss > stats[_AT_HIGH]:
-        stats[_ABOVE_HIGH] += 1.0
+def tally_row(cutoffs, tallies, loss):
+    """Tally one row's loss into the batch's ``(rows above the median, rows above
+    the high quantile)``; return them and whether :func:`note_row` must see the
+    row (a culprit, or a row of the warm-up).
+
+    It works on plain numbers, which the compiled row loop keeps in registers; a
+    non-finite loss is never below a cutoff.
+    """
+    above_median, above_high = tallies
+    return (
+        (above_median + (loss > cutoffs[2]), above_high + (loss > cutoffs[3])),
+        not loss < cutoffs[0],
+    )
+
+
+@jit
+def note_row(stats, recent, cutoffs, loss, position, positions, losses, n_culprits):
+    """Keep a warm-up row's loss among the recent ones, and record a culprit's
+    position and loss at index ``n_culprits`` of ``positions`` and ``losses``;
+    return the new count of culprits."""
     if stats[_READY] == 0.0 and math.isfinite(loss):
         recent[int(stats[_STORED]) % recent.shape[0]] = loss
         stats[_STORED] += 1.0
-    if loss <= stats[_CUTOFF] and loss < math.inf:
+    if loss < cutoffs[1]:
         return n_culprits
     positions[n_culprits] = position
-    culprit_losses[n_culprits] = loss
+    losses[n_culprits] = loss
     return n_culprits + 1
 
 
 @jit
-def end_rows(kernel, stats, recent):
-    """Update the running statistics from the batch's tallies."""
-    m = stats[_BATCH_ROWS]
-    if m == 0.0:
+def end_rows(kernel, stats, recent, m, tallies):
+    """Update the running statistics from the tallies of a batch of ``m`` rows."""
+    if m == 0:
         return
     if stats[_READY] == 0.0:
         stats[_BATCHES] += 1.0
@@ -209,8 +220,9 @@ def end_rows(kernel, stats, recent):
     step = min(ROW_GAIN * m, MAX_GAIN) * spread
     if not math.isfinite(step):
         return
-    median += step * (stats[_ABOVE_MEDIAN] / m - 0.5)
-    high = stats[_HIGH] + step * (stats[_ABOVE_HIGH] / m - HIGH_SHARE)
+    above_median, above_high = tallies
+    median += step * (above_median / m - 0.5)
+    high = stats[_HIGH] + step * (above_high / m - HIGH_SHARE)
     stats[_MEDIAN] = median
     stats[_HIGH] = max(high, median)
 
@@ -225,15 +237,16 @@ def _quantile(ordered, q):
 
 
 @jit
-def _check_rows(
-    kernel, stats, recent, threshold, losses, start, positions, culprit_losses
-):
+def _check_rows(kernel, stats, recent, threshold, losses, start, positions, out):
     """One batch of the per-row check, as the compiled runner's row loop does it."""
-    begin_rows(kernel, stats, threshold)
+    cutoffs = begin_rows(kernel, stats, threshold)
+    tallies = (0, 0)
     n_culprits = 0
     for i in range(losses.shape[0]):
-        n_culprits = tally_row(
-            stats, recent, losses[i], start + i, positions, culprit_losses, n_culprits
-        )
-    end_rows(kernel, stats, recent)
+        tallies, noted = tally_row(cutoffs, tallies, losses[i])
+        if noted:
+            n_culprits = note_row(
+                stats, recent, cutoffs, losses[i], start + i, positions, out, n_culprits
+            )
+    end_rows(kernel, stats, recent, losses.shape[0], tallies)
     return n_culprits
