@@ -1,45 +1,36 @@
 """The per-row spike check: the rows whose own loss stands far out of the rest.
 
-Both batch runners compute every row's loss in the forward pass, and both hand
-each of them to :func:`tally_row` there, between :func:`begin_rows` and
-:func:`end_rows` (the Python runner through :meth:`RowSpikeDetector.check`): one
-rule, compiled once, with no second pass over the data.
+Both batch runners compute every row's loss in the forward pass, and both hand it
+to the same compiled functions there: :func:`begin_rows` fixes a batch's cutoffs,
+:func:`tally_row` reads each row's loss (on plain numbers, kept in registers by the
+compiled row loop), :func:`note_row` records the rare row it singles out, and
+:func:`end_rows` updates the running statistics; the Python runner calls them
+through :meth:`RowSpikeDetector.check`. One rule, compiled once, with no second
+pass over the data. :mod:`skfit.spikes` states the rule for users and what it was
+measured to do.
 
 The rule
 --------
 A row's loss is read as its *deviation*: how far its raw output is from its
 target, in the units of the raw output (the absolute residual of a regression
 loss, minus the margin of a classification loss; see
-:mod:`skfit.losses._deviations`). The deviations of clean rows spread alike
-whatever the loss, where their losses do not: the log-loss of a hard but correct
-row may be a hundred times the mean row loss, as a squared error would only be
-for a residual ten standard deviations out.
-
-A row is a *culprit* when its deviation exceeds the running median of the
-deviations of recent rows by more than ``spike_threshold`` times their running
-spread, the distance from that median to their running 98th percentile (at least
-the loss's least spread). A non-finite row loss is always a culprit.
+:mod:`skfit.losses._deviations`). A row is a *culprit* when its deviation exceeds
+the running median of the deviations of recent rows by more than
+``spike_threshold`` times their running spread, the distance from that median to
+their running 98th percentile (at least the loss's least spread). A non-finite
+row loss is always a culprit.
 
 The median and the 98th percentile are tracked by stochastic approximation: after
-each batch of ``m`` rows, each moves by ``min(0.02 * m, 0.5)`` spreads times the share
-of the batch's rows above it less its target share (1/2 and 1/50). Rows count only
-by whether they lie above, so the culprits themselves barely move the statistics,
-and an update costs O(1) per batch: the cutoff, the median and the percentile are
-turned into losses once per batch, and a row costs three comparisons. The check
-is quiet during a warm-up of :data:`WARMUP_BATCHES` batches and
+each batch of ``m`` rows, each moves by ``min(0.02 * m, 0.5)`` spreads times the
+share of the batch's rows above it less its target share (1/2 and 1/50). Rows
+count only by whether they lie above, so the culprits themselves barely move the
+statistics, and an update costs O(1) per batch: the cutoff, the median and the
+percentile are turned into losses once per batch, and a row costs three
+comparisons. The gain is small enough that a batch corrects at most half of a
+quantile's error, so the statistics do not swing with the rows of one batch. The
+check is quiet during a warm-up of :data:`WARMUP_BATCHES` batches and
 :data:`WARMUP_ROWS` rows; the median and the 98th percentile of the last
 :data:`RECENT_ROWS` row losses of the warm-up start the running ones.
-
-Calibration
------------
-With the default threshold of 6, over 10 epochs of batches of 16, 32 and 64 on
-standardised data (regression with noise, classification with overlapping classes
-and with hard rows, breast cancer, digits, diabetes; linear models and MLPs), the
-clean rows that came closest reached 4.3 spreads: no row was flagged. A Gaussian
-deviation would need 12 standard deviations to be flagged; the margin is for the
-heavier tails of real data. Corrupted targets and flipped labels on inflated
-features are flagged from the first epoch after the warm-up (the measured rates
-are in the guide).
 """
 
 import math
