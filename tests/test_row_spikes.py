@@ -137,13 +137,14 @@ def holding(orders, bad):
 
 # ------------------------------------------------------------------ planted rows
 @pytest.mark.parametrize(
-    "kind, recall", [("regression", 0.95), ("classification", 0.85)]
+    "kind, recall", [("regression", 0.95), ("classification", 0.8)]
 )
 def test_planted_rows_are_named_from_the_first_epoch_after_the_warm_up(kind, recall):
     # A flipped row near the class boundary, or one the model has partly fitted
     # (its inflated features give it the weight of many rows), has a loss within
     # the range of clean rows' own: no per-row rule can name it without naming
-    # clean rows too, so recall on classification is lower (see the guide).
+    # clean rows too, so recall on classification is lower (about 80% over 20
+    # seeds in benchmarks/results_row_spikes.md; 90% over these).
     hits = held = named = planted_named = 0
     for seed in range(3):
         for shuffle in (True, False):
