@@ -19,6 +19,9 @@ or in order, and the script counts:
 * rows found: the share of the planted rows that :func:`skfit.suspect_rows` lists
   at the end of the fit.
 
+For comparison, GDClassifier is also run with the batch check alone (the per-row
+check's ``RowSpikeDetector.check`` patched to find nothing, in the Python loop).
+
 Clean data. Spikes per 1,000 epochs of fits on clean data over seeds and batch
 sizes 16, 32 and 64 (and batches of 1 and full batches on a few): regression
 with noise, classification with overlapping classes, and scikit-learn's bundled
@@ -52,10 +55,11 @@ from skfit import (
     GDRegressor,
     MLPClassifier,
     MLPRegressor,
+    config_context,
     suspect_rows,
 )
 from skfit._training._loop import Training
-from skfit._training._row_spikes import WARMUP_ROWS
+from skfit._training._row_spikes import WARMUP_ROWS, RowSpikeDetector
 from skfit.spikes import WARMUP_BATCHES
 
 HERE = Path(__file__).resolve().parent
@@ -293,17 +297,25 @@ def main():
         ("classification", float(f), f"label flipped, features x{float(f):g}")
         for f in args.inflate.split(",")
     ]
-    for mlp in (False, True):
-        for kind, inflate, label in plans:
+    runs = [(mlp, *plan, False) for mlp in (False, True) for plan in plans]
+    runs += [(False, *plan, True) for plan in plans if plan[0] == "classification"]
+    for mlp, kind, inflate, label, batch_check_alone in runs:
+        model = ("MLP" if mlp else "GD") + (
+            "Regressor" if kind == "regression" else "Classifier"
+        )
+        with contextlib.ExitStack() as patches:
+            if batch_check_alone:
+                model += ", batch check alone"
+                patches.enter_context(config_context(use_numba=False))
+                patches.enter_context(
+                    mock.patch.object(RowSpikeDetector, "check", lambda *args: 0)
+                )
             counts, named, found = detection(kind, inflate, seeds, epochs, mlp=mlp)
-            model = ("MLP" if mlp else "GD") + (
-                "Regressor" if kind == "regression" else "Classifier"
-            )
-            lines.append(
-                f"| {label} | {model} | "
-                + " | ".join(percent(*c) for c in counts)
-                + f" | {percent(*named)} | {percent(*found)} |"
-            )
+        lines.append(
+            f"| {label} | {model} | "
+            + " | ".join(percent(*c) for c in counts)
+            + f" | {percent(*named)} | {percent(*found)} |"
+        )
     lines += [
         "",
         f"# Clean data: spikes per 1,000 epochs ({epochs} epochs per fit, seeds "
