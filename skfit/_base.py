@@ -15,6 +15,7 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import train
+from ._history_repr import HistoryReprMixin
 from ._penalties import Penalty
 from ._sklearn_compat import (
     CallbackSupportMixin,
@@ -37,9 +38,11 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
+#: The attributes _set_outcome sets from the engine's report.
+_OUTCOME_ATTRIBUTES = ("stop_reason_", "converged_", "best_epoch_", "best_loss_")
 
 
-class BaseGD(CallbackSupportMixin, BaseEstimator):
+class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of skfit's estimators; not for direct use."""
 
     _parameter_constraints = {
@@ -161,14 +164,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental, state)
             config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
-            outcome = train(state, data, config, self)
+            # The previous call's outcome is gone until the engine reports this
+            # one's (through config.report_outcome), so no callback reads it.
+            for name in _OUTCOME_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
-            outcome = getattr(interrupt, "outcome", None)
-            if outcome is None:  # interrupted before training began
+            if getattr(interrupt, "outcome", None) is None:
+                # Interrupted before training began.
                 self.__dict__.clear()
                 self.__dict__.update(saved)
-            else:
-                self._set_outcome(outcome)
             raise
         except Exception:
             # Nothing is fitted half-way: a refused or failed call leaves the
@@ -178,7 +183,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
-        self._set_outcome(outcome)
         return self
 
     def _set_outcome(self, outcome):
@@ -309,6 +313,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             callbacks=callbacks,
             random_state=rng,
             warn_at_max_epochs=not incremental,
+            report_outcome=self._set_outcome,
         )
 
     # ------------------------------------------------------------ prediction

@@ -110,6 +110,7 @@ class _Loop:
         early_stopping_rule = Patience(config.tol or 0.0)
         divergence = Divergence()
         reason = "max_epochs"
+        outcome = None
         for callback in config.callbacks:
             callback.on_train_begin(self.estimator)
         try:
@@ -149,10 +150,16 @@ class _Loop:
                         break
                 else:
                     reason = "max_epochs"
+            outcome = TrainingOutcome(reason, best_epoch, best)
         except KeyboardInterrupt as interrupt:
-            interrupt.outcome = TrainingOutcome("interrupted", best_epoch, best)
+            outcome = TrainingOutcome("interrupted", best_epoch, best)
+            interrupt.outcome = outcome
             raise
         finally:
+            # The estimator learns the outcome before the callbacks hear that
+            # training ended, so that on_train_end can read stop_reason_.
+            if outcome is not None and config.report_outcome is not None:
+                config.report_outcome(outcome)
             for callback in config.callbacks:
                 callback.on_train_end(self.estimator)
 
@@ -170,7 +177,6 @@ class _Loop:
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        outcome = TrainingOutcome(reason, best_epoch, best)
         if reason == "interrupted":
             interrupt = KeyboardInterrupt()
             interrupt.outcome = outcome

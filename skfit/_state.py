@@ -112,6 +112,9 @@ class TrainingConfig:
     callbacks: list = field(default_factory=list)
     random_state: object = None
     warn_at_max_epochs: bool = True
+    #: Called with the TrainingOutcome when training ends by a stopping rule or an
+    #: interrupt, before the callbacks' on_train_end.
+    report_outcome: object = None
 
 
 @dataclass

@@ -4,7 +4,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._history_repr import history_html, text_table
+
 __all__ = ["History", "Spike"]
+
+#: Epochs in the text repr (the last ones).
+_REPR_EPOCHS = 5
 
 #: The per-epoch keys of every record, in column order.
 EPOCH_KEYS = (
@@ -138,7 +143,14 @@ class History:
         return pd.DataFrame({key: self[key] for key in EPOCH_KEYS}).set_index("epoch")
 
     def __repr__(self):
+        if len(self) <= _REPR_EPOCHS:
+            title = f"History of {len(self)} epochs"
+        else:
+            title = f"History of {len(self)} epochs, the last {_REPR_EPOCHS} shown"
         if not self._records:
-            return "History(epochs=0)"
-        last = self._records[-1]
-        return f"History(epochs={len(self)}, loss={last['loss']:.6g})"
+            return title
+        return f"{title}\n{text_table(self, last=_REPR_EPOCHS)}"
+
+    def _repr_html_(self):
+        """The notebook view: the last epochs beside a small loss curve."""
+        return history_html(self)
