@@ -209,7 +209,7 @@ def test_demo_ends_with_the_diagnosis_and_writes_the_plot(tmp_path, capsys):
         warnings.simplefilter("ignore")
         assert main(["demo", "--output", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "diagnosis: good_fit" in out
+    assert "verdict: good_fit" in out
     assert "advice:" in out
     assert f"loss curve written to {path.resolve()}" in out
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -230,7 +230,7 @@ def test_demo_without_matplotlib(tmp_path):
         text=True,
         check=True,
     )
-    assert "diagnosis:" in result.stdout
+    assert "verdict:" in result.stdout
     assert 'plot skipped: matplotlib is not installed (pip install "skfit[plot]")' in (
         result.stdout
     )
