@@ -106,7 +106,7 @@ FITTED_ATTRIBUTES = """
         Batches whose loss spiked, with the rows they held.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 """
 

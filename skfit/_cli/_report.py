@@ -1,6 +1,7 @@
 """What the commands print and write about a fitted model: its history, stop
 reason, spikes and diagnosis; history.csv and the loss-curve PNG."""
 
+import textwrap
 import warnings
 from collections import Counter
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ from ..diagnostics import diagnose
 TABLE_EPOCHS = 12
 #: Rows named in the spike summary.
 SPIKE_ROWS = 5
+#: The diagnosis's sentences are wrapped at this width.
+LINE_WIDTH = 88
 
 
 def describe(model, row_names=None):
@@ -31,7 +34,10 @@ def describe(model, row_names=None):
     print(f"best epoch: {model.best_epoch_} ({monitored} {model.best_loss_:.6g})")
     print(spike_summary(model.spikes_, row_names))
     if np.isfinite(history["val_loss"]).any():
-        print(f"\ndiagnosis from the history:\n{diagnose(model)}")
+        print("\ndiagnosis from the history:")
+        for line in str(diagnose(model)).splitlines():
+            indent = "    " if line.startswith("  - ") else ""
+            print(textwrap.fill(line, width=LINE_WIDTH, subsequent_indent=indent))
     else:
         print("\ndiagnosis: needs a validation share (--validation-fraction above 0)")
 
