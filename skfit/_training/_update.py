@@ -4,7 +4,12 @@ proximal step, in one compiled pass that both training loops call."""
 import numpy as np
 
 from .._numba import FASTMATH, jit
-from .._optimizer_formulas import GivenStepsKernel, coordinate_step, update_rate
+from .._optimizer_formulas import (
+    GivenStepsKernel,
+    coordinate_step,
+    settle,
+    update_rate,
+)
 from ..optimizers import FormulaOptimizer
 from ._penalty import soft_threshold
 
@@ -18,7 +23,7 @@ def apply_update(kernel, params, grad, first, second, rate, count, decay, l1):
     ``decay`` and ``l1`` are the decoupled l2 and the l1 strengths for these
     parameters (0 for biases), already scaled by the batch's share of the objective:
     each weight is decayed from its value before the step, and soft-thresholded by
-    the step size the rule applied to it.
+    the step size the rule applied to it; the rule then learns how far it moved.
     """
     rate_t = update_rate(kernel, rate, count)
     shrink = 1.0 - rate * decay
@@ -26,9 +31,11 @@ def apply_update(kernel, params, grad, first, second, rate, count, decay, l1):
         step, effective_rate = coordinate_step(
             kernel, grad[i], first, second, i, rate_t
         )
-        w = params[i] * shrink + step
+        before = params[i]
+        w = before * shrink + step
         if l1:
             w = soft_threshold(w, effective_rate * l1)
+            settle(kernel, first, second, i, w - before)
         params[i] = w
 
 
