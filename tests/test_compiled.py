@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
 import skfit
@@ -663,10 +664,44 @@ def test_csr_rows_agree(kernel_calls, name, optimizer, batch_size, shuffle):
     )
     assert isinstance(kernel_calls[-1], tuple)  # (data, indices, indptr)
     assert_same_training(compiled, python)
-    # The same rows, dense, train alike.
-    dense = Estimator(**params).fit(X_csr.toarray(), y)
-    assert_allclose(compiled.coef_, dense.coef_, rtol=1e-6, atol=1e-10)
-    assert_allclose(compiled.intercept_, dense.intercept_, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_sparse_updates_without_penalty_are_the_dense_ones_for_sgd(name):
+    # A feature absent from a batch has no gradient there: skipping its weight
+    # changes nothing for plain SGD without a penalty.
+    Estimator, X, y = problem(name)
+    X_csr = sparse_rows(X)
+    params = {**BASE, "optimizer": "sgd", "batch_size": 7, "penalty": None}
+    sparse_fit = Estimator(**params).fit(X_csr, y)
+    dense_fit = Estimator(**params).fit(X_csr.toarray(), y)
+    assert_allclose(sparse_fit.coef_, dense_fit.coef_, rtol=1e-6, atol=1e-10)
+    assert_allclose(sparse_fit.intercept_, dense_fit.intercept_, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_sparse_mini_batches_reach_the_penalised_optimum(kernel_calls, optimizer):
+    # A sparse batch moves only the weights of its features; their penalty is
+    # scaled by 1 / P(a batch holds the feature), so that training still reaches
+    # Ridge's solution of the same objective.
+    rng = np.random.default_rng(0)
+    n, d = 400, 30
+    X = sp.random(n, d, density=0.08, format="csr", random_state=1) * 3.0
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    alpha = 0.05
+    ridge = Ridge(alpha=alpha * n, solver="cholesky").fit(X.toarray(), y)
+    est = GDRegressor(
+        optimizer=optimizer,
+        learning_rate=0.05 if optimizer == "sgd" else 0.01,
+        schedule="invscaling",
+        batch_size=20,
+        alpha=alpha,
+        max_epochs=600,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
+    assert len(kernel_calls) == 600
+    assert_allclose(est.coef_, ridge.coef_, atol=2e-2)
 
 
 @pytest.mark.parametrize("name", ["regression", "multiclass"])

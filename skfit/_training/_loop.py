@@ -11,6 +11,7 @@ import math
 import time
 
 import numpy as np
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
@@ -22,7 +23,7 @@ from ._python_batches import PythonBatches
 from ._spikes import POLICIES, SpikeWatch
 from ._state import TrainingOutcome
 from ._stopping import DIVERGENCE_RATE_DIVISOR, stop_rules
-from ._update import Update
+from ._update import Update, sparse_penalty_weights
 
 __all__ = ["train"]
 
@@ -67,13 +68,40 @@ class Training:
         ]
         policy = POLICIES[config.spike_policy](state)
         self.watch = SpikeWatch(state, policy, self.batches, data.X.shape[0])
-        self.update = Update(state, config.penalty)
+        #: On CSR rows a linear model's update moves only the weights of the
+        #: features in the batch, their penalty scaled by these (one per feature).
+        self.penalty_weights = self.sparse_penalty_weights()
+        self.update = Update(
+            state,
+            config.penalty,
+            None
+            if self.penalty_weights is None
+            else np.repeat(self.penalty_weights, state.network.layer_sizes[-1]),
+        )
         self.runner = compiled_batches(self) or PythonBatches(self)
         self.held_out = (
             None
             if data.X_val is None
             else HeldOutScorer(data, config.loss, config.penalty)
         )
+
+    def sparse_penalty_weights(self):
+        """Per feature, the penalty's multiplier in a sparse update (see
+        :func:`~skfit._training._update.sparse_penalty_weights`), or None for a
+        dense or hidden-layer model."""
+        X = self.data.X
+        if not sparse.issparse(X) or self.state.network.n_layers != 1:
+            return None
+        rows = self.data.rows
+        out = np.empty(X.shape[1])
+        sparse_penalty_weights(
+            X.indptr,
+            X.indices,
+            np.empty(0, dtype=np.intp) if rows is None else rows.astype(np.intp),
+            self.batch_size,
+            out,
+        )
+        return out
 
     def rate_at(self, t):
         """The learning rate of update ``t`` (counting from 0)."""

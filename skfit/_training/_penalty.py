@@ -15,18 +15,25 @@ import math
 
 from .._numba import FASTMATH, jit
 
-__all__ = ["Penalty", "penalty_value", "soft_threshold"]
+__all__ = ["Penalty", "penalty_of_sums", "penalty_value", "soft_threshold"]
+
+
+@jit(fastmath=FASTMATH)
+def penalty_of_sums(l2, l1, squares, absolutes):
+    """The penalty of weights whose squares sum to ``squares`` and whose absolute
+    values sum to ``absolutes``: ``0.5 * l2 * squares + l1 * absolutes``."""
+    return 0.5 * l2 * squares + l1 * absolutes
 
 
 @jit(fastmath=FASTMATH)
 def penalty_value(l2, l1, weights):
-    """``0.5 * l2 * |weights|^2 + l1 * |weights|_1`` of a flat array."""
+    """The penalty of a flat array of weights."""
     squares = 0.0
     absolutes = 0.0
     for w in weights:
         squares += w * w
         absolutes += abs(w)
-    return 0.5 * l2 * squares + l1 * absolutes
+    return penalty_of_sums(l2, l1, squares, absolutes)
 
 
 @jit(fastmath=FASTMATH)
@@ -72,7 +79,15 @@ class Penalty:
             return 0.0
         return float(penalty_value(self.l2, self.l1, weights))
 
-    def add_gradient(self, weights, weight_grads, scale):
-        """Add ``scale`` times the gradient of the smooth part to ``weight_grads``."""
-        if self.gradient_l2:
+    def add_gradient(self, weights, weight_grads, scale, touched=None, factors=None):
+        """Add ``scale`` times the gradient of the smooth part to ``weight_grads``;
+        with ``touched``, only to those weights, times their ``factors`` (the
+        penalty weights of a sparse update)."""
+        if not self.gradient_l2:
+            return
+        if touched is None:
             weight_grads += (self.gradient_l2 * scale) * weights
+        else:
+            weight_grads[touched] += (
+                (self.gradient_l2 * scale) * weights[touched] * factors[touched]
+            )

@@ -7,7 +7,14 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["PREFETCH_DISTANCE", "add_row", "n_rows", "prefetch_row", "row_dot"]
+__all__ = [
+    "PREFETCH_DISTANCE",
+    "add_row",
+    "n_rows",
+    "prefetch_row",
+    "row_dot",
+    "touch_row",
+]
 
 #: Rows ahead whose memory a shuffled epoch asks for before it needs them.
 PREFETCH_DISTANCE = 8
@@ -46,7 +53,7 @@ def _prefetch(typingctx, array, index):
 
 
 # Rows of X, dense (a 2-D array) or CSR (a tuple data, indices, indptr): the
-# kernel is compiled once for each, through these four functions.
+# kernel is compiled once for each, through these functions.
 def n_rows(X):
     """The number of rows of X."""
 
@@ -129,5 +136,29 @@ def _prefetch_row_overload(X, row, line):
         if start < data.shape[0]:
             _prefetch(data, start)
             _prefetch(indices, start)
+
+    return csr
+
+
+def touch_row(X, row, stamp, marks, touched, n_touched):
+    """Add the features of a row not yet marked with ``stamp`` to ``touched``
+    (from ``n_touched`` on), marking them; return the new count. A dense row has
+    every feature: the compiled loop does not track them."""
+
+
+@overload(touch_row, jit_options={"cache": True})
+def _touch_row_overload(X, row, stamp, marks, touched, n_touched):
+    if isinstance(X, types.Array):
+        return lambda X, row, stamp, marks, touched, n_touched: n_touched
+
+    def csr(X, row, stamp, marks, touched, n_touched):
+        data, indices, indptr = X
+        for p in range(indptr[row], indptr[row + 1]):
+            j = indices[p]
+            if marks[j] != stamp:
+                marks[j] = stamp
+                touched[n_touched] = j
+                n_touched += 1
+        return n_touched
 
     return csr
