@@ -124,6 +124,17 @@ def _check_split_sizes(n_samples, fraction, stratify):
         )
 
 
+def _same_settings(fresh, current):
+    """Whether ``fresh``, built from a hyperparameter, is the plug-in object
+    ``current`` was built from: of the same class with the same parameters, or,
+    for objects without ``get_params``, the same object."""
+    if not hasattr(fresh, "get_params"):
+        return fresh is current
+    return type(fresh) is type(current) and (
+        fresh.get_params(deep=False) == current.get_params(deep=False)
+    )
+
+
 class BaseGD(CallbackSupportMixin, BaseEstimator):
     """Base class of skfit's estimators; not for direct use."""
 
@@ -240,7 +251,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 classes=classes,
             )
             if continuing:
-                self._check_continuation(state, Y)
+                self._continue_state(state, Y)
             else:
                 rng = check_random_state(self.random_state)
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
@@ -333,19 +344,45 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             random_state=rng,
         )
 
-    def _check_continuation(self, state, Y):
-        n_outputs = state.network.layer_sizes[-1]
+    def _continue_state(self, state, Y):
+        """Check that training can continue from ``state`` and give it the
+        hyperparameters changed since it was built.
+
+        What shapes the parameters (the layers' sizes, the output bias) must not
+        change. The rest takes its new value: the activation and dropout; an
+        optimizer of another kind, with a fresh state (the old one belongs to another
+        update rule), or the same kind with new settings, keeping its state; a
+        changed schedule, rebuilt from the new parameter.
+        """
+        network = state.network
+        n_outputs = network.layer_sizes[-1]
         if Y.shape[1] != n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} output columns, but {type(self).__name__} was "
                 f"fitted with {n_outputs}; fit without warm_start to start afresh."
             )
-        expected = self._make_network(state.network.layer_sizes[0], n_outputs)
-        if expected.layer_sizes != state.network.layer_sizes:
+        expected = self._make_network(network.layer_sizes[0], n_outputs)
+        if expected.layer_sizes != network.layer_sizes:
             raise ValueError(
-                f"The architecture changed from {state.network.layer_sizes} to "
+                f"The architecture changed from {network.layer_sizes} to "
                 f"{expected.layer_sizes}; fit without warm_start to start afresh."
             )
+        if expected.fit_intercept != network.fit_intercept:
+            raise ValueError(
+                f"fit_intercept changed from {network.fit_intercept} to "
+                f"{expected.fit_intercept}, which changes the parameters to train; "
+                "fit without warm_start to start afresh."
+            )
+        network.activation = expected.activation
+        network.dropout = expected.dropout
+        optimizer = check_optimizer(self.optimizer)
+        if not _same_settings(optimizer, state.optimizer):
+            if type(optimizer) is not type(state.optimizer):
+                state.optimizer_state = optimizer.init([network.flat])
+            state.optimizer = optimizer
+        schedule = check_schedule(self.schedule)
+        if not _same_settings(schedule, state.schedule):
+            state.schedule = schedule
 
     def _training_data(self, X, y, Y, sample_weight, rng, incremental):
         data = TrainingData(X=X, Y=Y, sample_weight=sample_weight)
