@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._engine import train
 from ._penalties import Penalty
@@ -303,9 +303,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             # One memory layout (a C-ordered X is not copied), so that the same
             # values train to the same bits whatever layout they came in.
             order="C",
-            multi_output=is_regressor,
+            # Classifiers check the kind of their targets when encoding them.
+            multi_output=True,
             y_numeric=is_regressor,
         )
+        if not is_regressor:
+            # As in scikit-learn's MLP: an indicator matrix is used dense, and a
+            # column vector is one column of labels (with a DataConversionWarning).
+            if sp.issparse(y):
+                y = y.toarray()
+            elif y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
         if sp.issparse(X) and not X.has_sorted_indices:
             X = X.sorted_indices()
         if continuing:
