@@ -5,7 +5,6 @@ data for the engine, runs it, and turns its outcome into fitted attributes. The
 regression and classification faces are in :mod:`skfit._estimator_types`.
 """
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +15,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._data_checks import (
+    check_share_weights,
+    check_split_sizes,
+    in_dtype,
+    usable_weights,
+)
 from ._engine import train
 from ._penalties import Penalty
 from ._sklearn_compat import (
@@ -39,89 +44,6 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
-#: The fewest rows a training or validation share may hold.
-MIN_SHARE_ROWS = 2
-
-
-def _in_dtype(array, dtype, name):
-    """``array`` (finite, dense or sparse) in ``dtype``, refusing by name values
-    beyond the range of ``dtype``, which a cast would turn into infinities."""
-    if array.dtype == dtype:
-        return array
-    values = array.data if sp.issparse(array) else array
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    limit = float(np.finfo(dtype).max)
-    if largest > limit:
-        raise ValueError(
-            f"{name} holds values up to {largest:.3g}, beyond the range of "
-            f"{np.dtype(dtype)} (at most {limit:.3g}) in which the model computes; "
-            f"scale {name}, or fit the model on float64 data."
-        )
-    return array.astype(dtype, copy=False)
-
-
-def _usable_weights(weights, dtype, source):
-    """``weights`` (float64, finite, non-negative) in ``dtype``, refusing by name
-    weights that training in ``dtype`` cannot use.
-
-    A positive weight below the smallest normal number of ``dtype`` is subnormal: it
-    keeps few significant digits, and the compiled loop (which flushes subnormals)
-    reads it as zero. A total beyond the range of ``dtype`` overflows the weighted
-    means. Weights only matter relative to each other, so rescaling cures both.
-    """
-    info = np.finfo(dtype)
-    positive = weights[weights > 0]
-    if positive.size and positive.min() < info.tiny:
-        raise ValueError(
-            f"{source} holds {int(np.sum(positive < info.tiny))} positive weights "
-            f"below {info.tiny:.3g}, the smallest normal {info.dtype} number, which "
-            "training cannot use; rescale the weights (only their ratios matter)."
-        )
-    with np.errstate(over="ignore"):
-        total = weights.sum()
-    if not total > 0:
-        raise ValueError(
-            f"The weights ({source}) sum to zero: there is nothing to fit."
-        )
-    if not total <= info.max:
-        raise ValueError(
-            f"The weights ({source}) sum to {total:.3g}, beyond the range of "
-            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (only their "
-            "ratios matter)."
-        )
-    return weights.astype(dtype, copy=False)
-
-
-def _check_split_sizes(n_samples, fraction, stratify):
-    """Refuse a validation split of ``n_samples`` rows that leaves a share too
-    small: each needs :data:`MIN_SHARE_ROWS` rows (a validation R^2 needs two, and
-    one training row is no training set), and a stratified split needs every class
-    in both shares."""
-    # The sizes train_test_split gives the two shares.
-    n_val = math.ceil(fraction * n_samples)
-    n_train = n_samples - n_val
-    least, why = MIN_SHARE_ROWS, ""
-    advice = (
-        "give more data, change validation_fraction, or set early_stopping=False "
-        "and validation_fraction=None."
-    )
-    if stratify is not None:
-        labels, counts = np.unique(stratify, return_counts=True)
-        if counts.min() < 2:
-            rarest = labels.tolist()[np.argmin(counts)]
-            raise ValueError(
-                f"validation_fraction={fraction} holds out a share stratified by "
-                "class, which needs at least 2 rows of each class, but class "
-                f"{rarest!r} has {counts.min()}; {advice}"
-            )
-        if len(labels) > least:
-            least, why = len(labels), " (one of each class)"
-    if min(n_train, n_val) < least:
-        raise ValueError(
-            f"validation_fraction={fraction} splits the {n_samples} rows into "
-            f"{n_train} training and {n_val} validation rows, but each share needs "
-            f"at least {least}{why}; {advice}"
-        )
 
 
 def _same_settings(fresh, current):
@@ -318,7 +240,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             X = X.sorted_indices()
         if continuing:
             # Keep the dtype of the parameters that training continues from.
-            X = _in_dtype(X, self._state.network.dtype, "X")
+            X = in_dtype(X, self._state.network.dtype, "X")
         Y = self._encode_targets(
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
@@ -336,7 +258,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         ``dtype``; ``sample_weight`` is float64."""
         if sample_weight is None:
             return None
-        return _usable_weights(sample_weight, dtype, "sample_weight")
+        return usable_weights(sample_weight, dtype, "sample_weight")
 
     def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
@@ -400,23 +322,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if incremental or fraction is None:
             return data
         stratify = self._stratify(y)
-        _check_split_sizes(X.shape[0], fraction, stratify)
+        check_split_sizes(X.shape[0], fraction, stratify)
         train_rows, val_rows = train_test_split(
             np.arange(X.shape[0]),
             test_size=fraction,
             random_state=rng,
             stratify=stratify,
         )
-        if sample_weight is not None:
-            for share, rows in (("training", train_rows), ("validation", val_rows)):
-                # The engine divides by each share's total weight.
-                if not sample_weight[rows].sum() > 0:
-                    raise ValueError(
-                        f"The sample weights of the {len(rows)} rows of the {share} "
-                        f"share (validation_fraction={fraction}) are all zero, so its "
-                        "loss is undefined; give those rows weight, or change "
-                        "validation_fraction or random_state."
-                    )
+        check_share_weights(sample_weight, train_rows, val_rows, fraction)
         data.rows = np.sort(train_rows)
         data.X_val = X[val_rows]
         data.Y_val = Y[val_rows]
@@ -474,7 +387,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         network = self._state.network
-        return network.predict_raw(_in_dtype(X, network.dtype, "X"))
+        return network.predict_raw(in_dtype(X, network.dtype, "X"))
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

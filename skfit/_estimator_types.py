@@ -16,7 +16,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseGD, _in_dtype, _usable_weights
+from ._base import BaseGD
+from ._data_checks import check_class_weight, in_dtype, usable_weights
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from .losses import (
     _CLASSIFICATION_LOSSES,
@@ -24,22 +25,6 @@ from .losses import (
     MultilabelLogLoss,
     check_loss,
 )
-
-
-def _check_class_weight(class_weight):
-    """Refuse a class_weight dict whose weights are not finite non-negative numbers."""
-    bad = {
-        label: weight
-        for label, weight in class_weight.items()
-        if isinstance(weight, bool)
-        or not isinstance(weight, Real)
-        or not 0 <= weight < np.inf
-    }
-    if bad:
-        raise ValueError(
-            "class_weight must map classes to finite non-negative numbers, but "
-            f"gives {bad}."
-        )
 
 
 class GDRegressorBase(RegressorMixin, BaseGD):
@@ -58,7 +43,7 @@ class GDRegressorBase(RegressorMixin, BaseGD):
         return check_loss(self.loss, epsilon=self.epsilon)
 
     def _encode_targets(self, y, dtype, *, reset, incremental, classes):
-        Y = _in_dtype(np.asarray(y), dtype, "y")
+        Y = in_dtype(np.asarray(y), dtype, "y")
         if getattr(self._loss_object(), "requires_nonnegative_y", False) and np.any(
             Y < 0
         ):
@@ -237,15 +222,15 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
                 "belongs to several classes. Weigh the samples with sample_weight."
             )
         if isinstance(self.class_weight, dict):
-            _check_class_weight(self.class_weight)
+            check_class_weight(self.class_weight)
         per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         weights = per_class[np.searchsorted(self.classes_, y)]
         if sample_weight is None:
-            return _usable_weights(weights, dtype, "class_weight")
+            return usable_weights(weights, dtype, "class_weight")
         with np.errstate(over="ignore", under="ignore"):
-            # _usable_weights names an overflowing or underflowing product.
+            # usable_weights names an overflowing or underflowing product.
             weights = weights * sample_weight
-        return _usable_weights(weights, dtype, "sample_weight times class_weight")
+        return usable_weights(weights, dtype, "sample_weight times class_weight")
 
     def _stratify(self, y):
         # A multilabel share is drawn at random, as scikit-learn's MLP draws it.
