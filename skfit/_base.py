@@ -21,8 +21,6 @@ from ._data_checks import (
     in_dtype,
     usable_weights,
 )
-from ._engine import train
-from ._penalties import Penalty
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -31,7 +29,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._state import TrainingConfig, TrainingData, TrainingState
+from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
@@ -377,7 +375,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             spike_threshold=self.spike_threshold,
             callbacks=callbacks,
             random_state=rng,
-            warn_at_max_epochs=not incremental,
+            # tol=None asks for a fixed number of epochs: reaching it is no failure.
+            warn_at_max_epochs=not incremental and self.tol is not None,
         )
 
     # ------------------------------------------------------------ prediction

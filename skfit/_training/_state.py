@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .history import History
-from .spikes import SpikeDetector
+from ..history import History
+from ..spikes import SpikeDetector
 
 __all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
 

@@ -21,15 +21,15 @@ import inspect
 
 import numpy as np
 
-from ._classification_losses import (
+from ._base import Loss
+from ._classification import (
     Hinge,
     LogLoss,
     ModifiedHuber,
     MultilabelLogLoss,
     SquaredHinge,
 )
-from ._loss_base import Loss
-from ._regression_losses import (
+from ._regression import (
     AbsoluteError,
     EpsilonInsensitive,
     Huber,
