@@ -1,34 +1,24 @@
 """Same values, same bits: the input's memory layout changes no fitted parameter
 (issue 13, item 12)."""
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from _datasets import classification_data, regression_data
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_regression
-from sklearn.exceptions import ConvergenceWarning
 
 from skfit import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skfit import _base as skfit_base
 
-
-@pytest.fixture(scope="module")
-def regression():
-    return regression_data(n_samples=120, noise=1.0, n_features=4)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(scope="module")
-def classification():
+def problem(Estimator):
+    """Standardised rows and targets for a regressor or a binary classifier."""
+    if Estimator in (GDRegressor, MLPRegressor):
+        return regression_data(n_samples=120, noise=1.0, n_features=4)
     return classification_data(2, n_samples=120)
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 def layouts(X):
@@ -56,16 +46,14 @@ def fitted_values(est):
 @pytest.mark.parametrize(
     "settings", [{"batch_size": 16}, {"batch_size": None, "validation_fraction": 0.2}]
 )
-def test_the_input_layout_changes_no_bit(
-    Estimator, regression, classification, settings
-):
-    X, y = regression if Estimator in (GDRegressor, MLPRegressor) else classification
+def test_the_input_layout_changes_no_bit(Estimator, settings):
+    X, y = problem(Estimator)
     fitted = {}
     for name, X_layout in layouts(X).items():
         est = Estimator(max_epochs=5, random_state=0, **settings)
         if Estimator in (MLPRegressor, MLPClassifier):
             est.set_params(hidden_layer_sizes=(8,))
-        fitted[name] = fitted_values(fit_quietly(est, X_layout, y))
+        fitted[name] = fitted_values(est.fit(X_layout, y))
     flat, history = fitted["C"]
     for name, (other_flat, other_history) in fitted.items():
         assert_array_equal(other_flat, flat, err_msg=name)
@@ -91,15 +79,15 @@ def test_a_csr_matrix_with_unsorted_indices_trains_as_a_sorted_one(Estimator):
     assert not shuffled.has_sorted_indices
     indices_before = shuffled.indices.copy()
     fits = [
-        fit_quietly(Estimator(max_epochs=5, random_state=0), X_sparse, y)
+        Estimator(max_epochs=5, random_state=0).fit(X_sparse, y)
         for X_sparse in (ordered, shuffled)
     ]
     assert_array_equal(fits[1]._state.network.flat, fits[0]._state.network.flat)
     assert_array_equal(shuffled.indices, indices_before)  # X is not modified
 
 
-def test_a_c_ordered_X_is_trained_on_without_a_copy(regression, monkeypatch):
-    X, y = regression
+def test_a_c_ordered_X_is_trained_on_without_a_copy(monkeypatch):
+    X, y = problem(GDRegressor)
     X = np.ascontiguousarray(X)
     seen = []
     original_train = skfit_base.train
@@ -109,5 +97,5 @@ def test_a_c_ordered_X_is_trained_on_without_a_copy(regression, monkeypatch):
         return original_train(state, data, config, estimator)
 
     monkeypatch.setattr(skfit_base, "train", train)
-    fit_quietly(GDRegressor(max_epochs=2), X, y)
+    GDRegressor(max_epochs=2).fit(X, y)
     assert seen[0] is X
