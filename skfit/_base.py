@@ -5,7 +5,6 @@ data for the engine, runs it, and turns its outcome into fitted attributes. The
 regression and classification faces are in :mod:`skfit._estimator_types`.
 """
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,8 +13,14 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._data_checks import (
+    check_share_weights,
+    check_split_sizes,
+    in_dtype,
+    usable_weights,
+)
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -37,89 +42,17 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
-#: The fewest rows a training or validation share may hold.
-MIN_SHARE_ROWS = 2
 
 
-def _in_dtype(array, dtype, name):
-    """``array`` (finite, dense or sparse) in ``dtype``, refusing by name values
-    beyond the range of ``dtype``, which a cast would turn into infinities."""
-    if array.dtype == dtype:
-        return array
-    values = array.data if sp.issparse(array) else array
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    limit = float(np.finfo(dtype).max)
-    if largest > limit:
-        raise ValueError(
-            f"{name} holds values up to {largest:.3g}, beyond the range of "
-            f"{np.dtype(dtype)} (at most {limit:.3g}) in which the model computes; "
-            f"scale {name}, or fit the model on float64 data."
-        )
-    return array.astype(dtype, copy=False)
-
-
-def _usable_weights(weights, dtype, source):
-    """``weights`` (float64, finite, non-negative) in ``dtype``, refusing by name
-    weights that training in ``dtype`` cannot use.
-
-    A positive weight below the smallest normal number of ``dtype`` is subnormal: it
-    keeps few significant digits, and the compiled loop (which flushes subnormals)
-    reads it as zero. A total beyond the range of ``dtype`` overflows the weighted
-    means. Weights only matter relative to each other, so rescaling cures both.
-    """
-    info = np.finfo(dtype)
-    positive = weights[weights > 0]
-    if positive.size and positive.min() < info.tiny:
-        raise ValueError(
-            f"{source} holds {int(np.sum(positive < info.tiny))} positive weights "
-            f"below {info.tiny:.3g}, the smallest normal {info.dtype} number, which "
-            "training cannot use; rescale the weights (only their ratios matter)."
-        )
-    with np.errstate(over="ignore"):
-        total = weights.sum()
-    if not total > 0:
-        raise ValueError(
-            f"The weights ({source}) sum to zero: there is nothing to fit."
-        )
-    if not total <= info.max:
-        raise ValueError(
-            f"The weights ({source}) sum to {total:.3g}, beyond the range of "
-            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (only their "
-            "ratios matter)."
-        )
-    return weights.astype(dtype, copy=False)
-
-
-def _check_split_sizes(n_samples, fraction, stratify):
-    """Refuse a validation split of ``n_samples`` rows that leaves a share too
-    small: each needs :data:`MIN_SHARE_ROWS` rows (a validation R^2 needs two, and
-    one training row is no training set), and a stratified split needs every class
-    in both shares."""
-    # The sizes train_test_split gives the two shares.
-    n_val = math.ceil(fraction * n_samples)
-    n_train = n_samples - n_val
-    least, why = MIN_SHARE_ROWS, ""
-    advice = (
-        "give more data, change validation_fraction, or set early_stopping=False "
-        "and validation_fraction=None."
+def _same_settings(fresh, current):
+    """Whether ``fresh``, built from a hyperparameter, is the plug-in object
+    ``current`` was built from: of the same class with the same parameters, or,
+    for objects without ``get_params``, the same object."""
+    if not hasattr(fresh, "get_params"):
+        return fresh is current
+    return type(fresh) is type(current) and (
+        fresh.get_params(deep=False) == current.get_params(deep=False)
     )
-    if stratify is not None:
-        labels, counts = np.unique(stratify, return_counts=True)
-        if counts.min() < 2:
-            rarest = labels.tolist()[np.argmin(counts)]
-            raise ValueError(
-                f"validation_fraction={fraction} holds out a share stratified by "
-                "class, which needs at least 2 rows of each class, but class "
-                f"{rarest!r} has {counts.min()}; {advice}"
-            )
-        if len(labels) > least:
-            least, why = len(labels), " (one of each class)"
-    if min(n_train, n_val) < least:
-        raise ValueError(
-            f"validation_fraction={fraction} splits the {n_samples} rows into "
-            f"{n_train} training and {n_val} validation rows, but each share needs "
-            f"at least {least}{why}; {advice}"
-        )
 
 
 class BaseGD(CallbackSupportMixin, BaseEstimator):
@@ -238,7 +171,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 classes=classes,
             )
             if continuing:
-                self._check_continuation(state, Y)
+                self._continue_state(state, Y)
             else:
                 rng = check_random_state(self.random_state)
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
@@ -290,14 +223,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             # One memory layout (a C-ordered X is not copied), so that the same
             # values train to the same bits whatever layout they came in.
             order="C",
-            multi_output=is_regressor,
+            # Classifiers check the kind of their targets when encoding them.
+            multi_output=True,
             y_numeric=is_regressor,
         )
+        if not is_regressor:
+            # As in scikit-learn's MLP: an indicator matrix is used dense, and a
+            # column vector is one column of labels (with a DataConversionWarning).
+            if sp.issparse(y):
+                y = y.toarray()
+            elif y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
         if sp.issparse(X) and not X.has_sorted_indices:
             X = X.sorted_indices()
         if continuing:
             # Keep the dtype of the parameters that training continues from.
-            X = _in_dtype(X, self._state.network.dtype, "X")
+            X = in_dtype(X, self._state.network.dtype, "X")
         Y = self._encode_targets(
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
@@ -315,7 +256,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         ``dtype``; ``sample_weight`` is float64."""
         if sample_weight is None:
             return None
-        return _usable_weights(sample_weight, dtype, "sample_weight")
+        return usable_weights(sample_weight, dtype, "sample_weight")
 
     def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
@@ -331,19 +272,45 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             random_state=rng,
         )
 
-    def _check_continuation(self, state, Y):
-        n_outputs = state.network.layer_sizes[-1]
+    def _continue_state(self, state, Y):
+        """Check that training can continue from ``state`` and give it the
+        hyperparameters changed since it was built.
+
+        What shapes the parameters (the layers' sizes, the output bias) must not
+        change. The rest takes its new value: the activation and dropout; an
+        optimizer of another kind, with a fresh state (the old one belongs to another
+        update rule), or the same kind with new settings, keeping its state; a
+        changed schedule, rebuilt from the new parameter.
+        """
+        network = state.network
+        n_outputs = network.layer_sizes[-1]
         if Y.shape[1] != n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} output columns, but {type(self).__name__} was "
                 f"fitted with {n_outputs}; fit without warm_start to start afresh."
             )
-        expected = self._make_network(state.network.layer_sizes[0], n_outputs)
-        if expected.layer_sizes != state.network.layer_sizes:
+        expected = self._make_network(network.layer_sizes[0], n_outputs)
+        if expected.layer_sizes != network.layer_sizes:
             raise ValueError(
-                f"The architecture changed from {state.network.layer_sizes} to "
+                f"The architecture changed from {network.layer_sizes} to "
                 f"{expected.layer_sizes}; fit without warm_start to start afresh."
             )
+        if expected.fit_intercept != network.fit_intercept:
+            raise ValueError(
+                f"fit_intercept changed from {network.fit_intercept} to "
+                f"{expected.fit_intercept}, which changes the parameters to train; "
+                "fit without warm_start to start afresh."
+            )
+        network.activation = expected.activation
+        network.dropout = expected.dropout
+        optimizer = check_optimizer(self.optimizer)
+        if not _same_settings(optimizer, state.optimizer):
+            if type(optimizer) is not type(state.optimizer):
+                state.optimizer_state = optimizer.init([network.flat])
+            state.optimizer = optimizer
+        schedule = check_schedule(self.schedule)
+        if not _same_settings(schedule, state.schedule):
+            state.schedule = schedule
 
     def _training_data(self, X, y, Y, sample_weight, rng, incremental):
         data = TrainingData(X=X, Y=Y, sample_weight=sample_weight)
@@ -353,23 +320,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if incremental or fraction is None:
             return data
         stratify = self._stratify(y)
-        _check_split_sizes(X.shape[0], fraction, stratify)
+        check_split_sizes(X.shape[0], fraction, stratify)
         train_rows, val_rows = train_test_split(
             np.arange(X.shape[0]),
             test_size=fraction,
             random_state=rng,
             stratify=stratify,
         )
-        if sample_weight is not None:
-            for share, rows in (("training", train_rows), ("validation", val_rows)):
-                # The engine divides by each share's total weight.
-                if not sample_weight[rows].sum() > 0:
-                    raise ValueError(
-                        f"The sample weights of the {len(rows)} rows of the {share} "
-                        f"share (validation_fraction={fraction}) are all zero, so its "
-                        "loss is undefined; give those rows weight, or change "
-                        "validation_fraction or random_state."
-                    )
+        check_share_weights(sample_weight, train_rows, val_rows, fraction)
         data.rows = np.sort(train_rows)
         data.X_val = X[val_rows]
         data.Y_val = Y[val_rows]
@@ -428,7 +386,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         network = self._state.network
-        return network.predict_raw(_in_dtype(X, network.dtype, "X"))
+        return network.predict_raw(in_dtype(X, network.dtype, "X"))
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

@@ -68,6 +68,10 @@ _TRAINING_PARAMETERS = """
         Seeds shuffling and the validation split; an int makes fits repeatable.
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous parameters and optimizer state.
+        Hyperparameters changed since take effect (an ``optimizer`` of another
+        kind starts from a fresh state; a changed ``schedule`` starts anew), except
+        those that shape the parameters (``hidden_layer_sizes``, ``fit_intercept``):
+        changing them is an error.
     callbacks : list of Callback or None, default=None
         Objects called during training (see :mod:`skfit.callbacks`); they are used
         as given and never modified.

@@ -194,7 +194,10 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
 
     Backpropagation on the same engine as :class:`~skfit.GDClassifier`: a softmax
     (or logistic) output layer trained with the log-loss, every epoch recorded in
-    ``history_``, stopping on a named condition, loss spikes watched.
+    ``history_``, stopping on a named condition, loss spikes watched. Multilabel
+    targets (an indicator matrix) get one independent logistic output per label,
+    as in scikit-learn's MLP: ``predict`` returns the indicator matrix and
+    ``predict_proba`` each label's probability.
 
     Parameters
     ----------
@@ -206,7 +209,8 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels; for multilabel targets, the label columns
+        ``0, ..., n_labels - 1``.
     {_NETWORK_ATTRIBUTES}
     {FITTED_ATTRIBUTES}
     See Also
@@ -230,6 +234,11 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
         **GDClassifierBase._parameter_constraints,
         **_NETWORK_CONSTRAINTS,
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from ._formulas import (
     HingeKernel,
     LogLossKernel,
     ModifiedHuberKernel,
+    MultilabelLogLossKernel,
     SquaredHingeKernel,
 )
 
@@ -48,6 +49,41 @@ class LogLoss(FormulaLoss):
         if raw.shape[1] == 1:
             return np.hstack([expit(-raw), expit(raw)])
         return softmax(raw, axis=1)
+
+
+class MultilabelLogLoss(FormulaLoss):
+    """The binary log-loss of each column, summed: independent logistic outputs.
+
+    For multilabel targets, an indicator matrix with one 0/1 column per label: the
+    per-sample loss is ``sum_k log(1 + exp(raw_k)) - y_k * raw_k``, the loss of one
+    logistic model per label (scikit-learn's MLP uses the same for multilabel
+    targets). With a single column it equals :class:`LogLoss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfit.losses import MultilabelLogLoss
+    >>> y, raw = np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]])
+    >>> MultilabelLogLoss().loss(y, raw).round(4)
+    array([1.3863])
+    >>> MultilabelLogLoss().predict_proba(np.array([[0.0, 2.0]])).round(4)
+    array([[0.5   , 0.8808]])
+    """
+
+    has_probabilities = True
+    multiclass = "ovr"
+
+    def kernel(self, dtype):
+        return MultilabelLogLossKernel()
+
+    def inverse_link(self, raw):
+        """The probability of each label, the sigmoid of its column."""
+        return expit(raw)
+
+    def predict_proba(self, raw):
+        """The probability of each label, ``(n_samples, n_labels)``; the rows do not
+        sum to one, as the labels are independent."""
+        return expit(raw)
 
 
 class _MarginLoss(FormulaLoss):

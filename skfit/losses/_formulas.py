@@ -24,6 +24,7 @@ __all__ = [
     "HuberKernel",
     "LogLossKernel",
     "ModifiedHuberKernel",
+    "MultilabelLogLossKernel",
     "PoissonKernel",
     "SquaredErrorKernel",
     "SquaredHingeKernel",
@@ -38,6 +39,7 @@ EpsilonInsensitiveKernel = namedtuple("EpsilonInsensitiveKernel", ["epsilon"])
 #: ``cap``: above it ``exp`` is continued by its tangent (see ``Poisson``).
 PoissonKernel = namedtuple("PoissonKernel", ["cap"])
 LogLossKernel = namedtuple("LogLossKernel", [])
+MultilabelLogLossKernel = namedtuple("MultilabelLogLossKernel", [])
 HingeKernel = namedtuple("HingeKernel", [])
 SquaredHingeKernel = namedtuple("SquaredHingeKernel", [])
 ModifiedHuberKernel = namedtuple("ModifiedHuberKernel", [])
@@ -122,17 +124,24 @@ def _poisson(kernel, raw, y, grad):
     return total
 
 
+@jit(fastmath=FASTMATH)
+def _logistic(z, target):
+    """The binary log-loss ``log(1 + exp(z)) - target * z`` of one logit and its
+    derivative ``sigmoid(z) - target``."""
+    # log(1 + exp(z)) and the sigmoid from exp(-|z|), without overflow for any z,
+    # and with selects rather than branches that the sign of z mispredicts.
+    small = math.exp(-abs(z))
+    sigmoid_abs = 1.0 / (1.0 + small)
+    derivative = (sigmoid_abs if z >= 0 else small * sigmoid_abs) - target
+    return max(z, 0.0) + math.log1p(small) - target * z, derivative
+
+
 @_formula(LogLossKernel)
 def _log_loss(kernel, raw, y, grad):
     n_outputs = raw.shape[0]
     if n_outputs == 1:
-        z = raw[0]
-        # log(1 + exp(z)) and the sigmoid from exp(-|z|), without overflow for any
-        # z, and with selects rather than branches that the sign of z mispredicts.
-        small = math.exp(-abs(z))
-        sigmoid_abs = 1.0 / (1.0 + small)
-        grad[0] = (sigmoid_abs if z >= 0 else small * sigmoid_abs) - y[0]
-        return max(z, 0.0) + math.log1p(small) - y[0] * z
+        value, grad[0] = _logistic(raw[0], y[0])
+        return value
     largest = raw[0]
     for k in range(1, n_outputs):
         largest = max(largest, raw[k])
@@ -145,6 +154,15 @@ def _log_loss(kernel, raw, y, grad):
         value -= y[k] * (raw[k] - largest)
         grad[k] = grad[k] / total - y[k]
     return value
+
+
+@_formula(MultilabelLogLossKernel)
+def _multilabel_log_loss(kernel, raw, y, grad):
+    total = 0.0
+    for k in range(raw.shape[0]):
+        value, grad[k] = _logistic(raw[k], y[k])
+        total += value
+    return total
 
 
 @_formula(HingeKernel)
