@@ -15,9 +15,8 @@ $(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml
 	$(PIP) install --quiet -e ".[plot]"
 	touch $@
 
-# The suite runs with the fast extra, so that it covers the compiled loop.
 $(VENV)/.installed-dev: $(VENV)/bin/activate setup.cfg pyproject.toml
-	$(PIP) install --quiet -e ".[dev,fast]"
+	$(PIP) install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -26,12 +25,12 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check skfit tests examples benchmarks docs
 	$(VENV)/bin/ruff format --check skfit tests examples benchmarks docs
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
-# The suite on the oldest numpy, scipy and scikit-learn that setup.cfg admits, and
-# without the fast extra: every fit goes through the Python loop.
+# The suite on the oldest numpy, scipy, scikit-learn and numba that setup.cfg admits.
 $(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
 	python3 -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip

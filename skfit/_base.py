@@ -8,15 +8,20 @@ regression and classification faces are in :mod:`skfit._estimator_types`.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._engine import train
+from ._data_checks import (
+    check_share_weights,
+    check_split_sizes,
+    in_dtype,
+    usable_weights,
+)
 from ._history_repr import HistoryReprMixin
-from ._penalties import Penalty
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -25,8 +30,8 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from ._state import TrainingConfig, TrainingData, TrainingState
-from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge
+from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
+from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
 from .schedules import _SCHEDULES, check_schedule
@@ -40,6 +45,17 @@ _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
 #: The attributes _set_outcome sets from the engine's report.
 _OUTCOME_ATTRIBUTES = ("stop_reason_", "converged_", "best_epoch_", "best_loss_")
+
+
+def _same_settings(fresh, current):
+    """Whether ``fresh``, built from a hyperparameter, is the plug-in object
+    ``current`` was built from: of the same class with the same parameters, or,
+    for objects without ``get_params``, the same object."""
+    if not hasattr(fresh, "get_params"):
+        return fresh is current
+    return type(fresh) is type(current) and (
+        fresh.get_params(deep=False) == current.get_params(deep=False)
+    )
 
 
 class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
@@ -126,7 +142,10 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples; None weighs all equally.
+            Non-negative weights of the samples; None weighs all equally. Only
+            their ratios matter; weights that X's dtype cannot hold (subnormal
+            positive weights, a total beyond its range) are refused, as is a
+            validation share whose weights are all zero.
 
         Returns
         -------
@@ -136,6 +155,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        user_weight = sample_weight  # for scikit-learn's callbacks, as given
         saved = dict(self.__dict__)
         state = self.__dict__.get("_state")
         if incremental and state is not None:
@@ -154,7 +174,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
                 classes=classes,
             )
             if continuing:
-                self._check_continuation(state, Y)
+                self._continue_state(state, Y)
             else:
                 rng = check_random_state(self.random_state)
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
@@ -163,7 +183,9 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             config = self._training_config(rng, incremental, state)
-            config.callbacks += SklearnCallbackBridge.for_estimator(self, X, y, config)
+            config.callbacks += SklearnCallbackBridge.for_estimator(
+                self, X, y, user_weight, config
+            )
             # The previous call's outcome is gone until the engine reports this
             # one's (through config.report_outcome), so no callback reads it.
             for name in _OUTCOME_ATTRIBUTES:
@@ -202,27 +224,43 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             reset=not continuing,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
-            multi_output=is_regressor,
+            # One memory layout (a C-ordered X is not copied), so that the same
+            # values train to the same bits whatever layout they came in.
+            order="C",
+            # Classifiers check the kind of their targets when encoding them.
+            multi_output=True,
             y_numeric=is_regressor,
         )
+        if not is_regressor:
+            # As in scikit-learn's MLP: an indicator matrix is used dense, and a
+            # column vector is one column of labels (with a DataConversionWarning).
+            if sp.issparse(y):
+                y = y.toarray()
+            elif y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+        if sp.issparse(X) and not X.has_sorted_indices:
+            X = X.sorted_indices()
         if continuing:
             # Keep the dtype of the parameters that training continues from.
-            X = X.astype(self._state.network.dtype, copy=False)
+            X = in_dtype(X, self._state.network.dtype, "X")
         Y = self._encode_targets(
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
         if sample_weight is not None:
+            # Checked in float64, so that what X's dtype cannot hold is named below
+            # rather than cast silently to zero or infinity.
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        sample_weight = self._weigh_targets(y, sample_weight, X.dtype, incremental)
-        if sample_weight is not None and not sample_weight.sum() > 0:
-            raise ValueError("The sample weights sum to zero: there is nothing to fit.")
-        return X, y, Y, sample_weight
+        weights = self._weigh_targets(y, sample_weight, X.dtype, incremental)
+        return X, y, Y, weights
 
     def _weigh_targets(self, y, sample_weight, dtype, incremental):
-        """Sample weights combined with any per-target weights (class_weight)."""
-        return sample_weight
+        """Sample weights combined with any per-target weights (class_weight), in
+        ``dtype``; ``sample_weight`` is float64."""
+        if sample_weight is None:
+            return None
+        return usable_weights(sample_weight, dtype, "sample_weight")
 
     def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
@@ -238,19 +276,45 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             random_state=rng,
         )
 
-    def _check_continuation(self, state, Y):
-        n_outputs = state.network.layer_sizes[-1]
+    def _continue_state(self, state, Y):
+        """Check that training can continue from ``state`` and give it the
+        hyperparameters changed since it was built.
+
+        What shapes the parameters (the layers' sizes, the output bias) must not
+        change. The rest takes its new value: the activation and dropout; an
+        optimizer of another kind, with a fresh state (the old one belongs to another
+        update rule), or the same kind with new settings, keeping its state; a
+        changed schedule, rebuilt from the new parameter.
+        """
+        network = state.network
+        n_outputs = network.layer_sizes[-1]
         if Y.shape[1] != n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} output columns, but {type(self).__name__} was "
                 f"fitted with {n_outputs}; fit without warm_start to start afresh."
             )
-        expected = self._make_network(state.network.layer_sizes[0], n_outputs)
-        if expected.layer_sizes != state.network.layer_sizes:
+        expected = self._make_network(network.layer_sizes[0], n_outputs)
+        if expected.layer_sizes != network.layer_sizes:
             raise ValueError(
-                f"The architecture changed from {state.network.layer_sizes} to "
+                f"The architecture changed from {network.layer_sizes} to "
                 f"{expected.layer_sizes}; fit without warm_start to start afresh."
             )
+        if expected.fit_intercept != network.fit_intercept:
+            raise ValueError(
+                f"fit_intercept changed from {network.fit_intercept} to "
+                f"{expected.fit_intercept}, which changes the parameters to train; "
+                "fit without warm_start to start afresh."
+            )
+        network.activation = expected.activation
+        network.dropout = expected.dropout
+        optimizer = check_optimizer(self.optimizer)
+        if not _same_settings(optimizer, state.optimizer):
+            if type(optimizer) is not type(state.optimizer):
+                state.optimizer_state = optimizer.init([network.flat])
+            state.optimizer = optimizer
+        schedule = check_schedule(self.schedule)
+        if not _same_settings(schedule, state.schedule):
+            state.schedule = schedule
 
     def _training_data(self, X, y, Y, sample_weight, rng, incremental):
         data = TrainingData(X=X, Y=Y, sample_weight=sample_weight)
@@ -259,12 +323,15 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             fraction = DEFAULT_VALIDATION_FRACTION
         if incremental or fraction is None:
             return data
+        stratify = self._stratify(y)
+        check_split_sizes(X.shape[0], fraction, stratify)
         train_rows, val_rows = train_test_split(
             np.arange(X.shape[0]),
             test_size=fraction,
             random_state=rng,
-            stratify=self._stratify(y),
+            stratify=stratify,
         )
+        check_share_weights(sample_weight, train_rows, val_rows, fraction)
         data.rows = np.sort(train_rows)
         data.X_val = X[val_rows]
         data.Y_val = Y[val_rows]
@@ -290,7 +357,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
         decoupled = getattr(state.optimizer, "decoupled_weight_decay", False)
-        callbacks = list(self.callbacks or [])
+        callbacks = [as_callback(callback) for callback in self.callbacks or []]
         if self.verbose == 1:
             callbacks.append(ProgressBar())
         elif self.verbose >= 2:
@@ -312,7 +379,8 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             spike_threshold=self.spike_threshold,
             callbacks=callbacks,
             random_state=rng,
-            warn_at_max_epochs=not incremental,
+            # tol=None asks for a fixed number of epochs: reaching it is no failure.
+            warn_at_max_epochs=not incremental and self.tol is not None,
             report_outcome=self._set_outcome,
         )
 
@@ -323,7 +391,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         network = self._state.network
-        return network.predict_raw(X.astype(network.dtype, copy=False))
+        return network.predict_raw(in_dtype(X, network.dtype, "X"))
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

@@ -32,10 +32,11 @@ def set_config(use_numba=None):
     Parameters
     ----------
     use_numba : bool, default=None
-        Whether linear models train through the compiled batch loop when numba is
-        installed (``pip install skfit[fast]``) and the fit is within its scope;
-        see the user guide's performance section. None leaves it unchanged. The
-        compiled loop agrees with the Python loop to rounding.
+        Whether linear models train through the compiled epoch loop when the fit
+        is within its scope (see the user guide's performance section); False
+        sends every fit through the Python batch loop, a debugging switch. None
+        leaves it unchanged. Both loops apply the same compiled formulas and agree
+        to rounding.
 
     Notes
     -----

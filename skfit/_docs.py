@@ -46,7 +46,8 @@ _TRAINING_PARAMETERS = """
     validation_fraction : float or None, default=None
         The share held out for validation (stratified for classifiers); every epoch
         then records ``val_loss`` and ``val_score``. With ``early_stopping`` and
-        None, 0.1 is held out.
+        None, 0.1 is held out. Data too small to leave both shares 2 rows (and,
+        stratified, a row of each class) is refused.
     spike_policy : {"ignore", "warn", "skip", "rollback", "raise"}, default="warn"
         What a loss spike (see ``spike_threshold``) does. Every spike is recorded in
         ``spikes_`` and counted in ``history_``; "warn" adds one ``LossSpikeWarning``
@@ -67,6 +68,10 @@ _TRAINING_PARAMETERS = """
         Seeds shuffling and the validation split; an int makes fits repeatable.
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous parameters and optimizer state.
+        Hyperparameters changed since take effect (an ``optimizer`` of another
+        kind starts from a fresh state; a changed ``schedule`` starts anew), except
+        those that shape the parameters (``hidden_layer_sizes``, ``fit_intercept``):
+        changing them is an error.
     callbacks : list of Callback or None, default=None
         Objects called during training (see :mod:`skfit.callbacks`); they are used
         as given and never modified.

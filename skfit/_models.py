@@ -253,7 +253,8 @@ class Network:
     def _drop(activations, workspace, layer, n):
         """Zero a random share of the units and scale the rest, into ``kept``."""
         mask = workspace.mask[layer][:n]
-        workspace.rng.random(out=mask)
+        # The draws take the mask's dtype: a Generator fills float32 or float64.
+        workspace.rng.random(out=mask, dtype=mask.dtype)
         rate = workspace.dropout
         # The mask holds 0 for dropped units and 1 / (1 - rate) for kept ones.
         np.greater_equal(mask, rate, out=mask)

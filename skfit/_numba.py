@@ -1,15 +1,12 @@
-"""numba, the optional compiler of skfit's hot loops (``pip install skfit[fast]``).
+"""numba, the compiler of skfit's formulas and of the linear models' epoch loop.
 
-:func:`jit` compiles a function when numba is installed and returns it unchanged
-otherwise, so a loop written once runs either way.
+:func:`jit` compiles in nopython mode with an on-disk cache, so that a process pays
+for compiling a function once per kind of data, and later processes not at all.
 """
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - exercised by the oldest-versions run
-    numba = None
+import numba
 
-__all__ = ["FASTMATH", "jit", "numba"]
+__all__ = ["FASTMATH", "jit"]
 
 #: Reassociation lets the compiler vectorise sums; the flags that assume no NaN or
 #: infinity are left out, as the loops must see non-finite losses.
@@ -17,13 +14,10 @@ FASTMATH = {"reassoc", "nsz", "contract", "arcp"}
 
 
 def jit(function=None, *, fastmath=False):
-    """``function`` compiled in nopython mode and cached on disk, or as it is
-    without numba. ``fastmath`` takes :data:`FASTMATH` (or False: exact IEEE
-    arithmetic, results as in Python)."""
+    """``function`` compiled in nopython mode and cached on disk. ``fastmath``
+    takes :data:`FASTMATH` (or False: exact IEEE arithmetic)."""
     if function is None:
         return lambda function: jit(function, fastmath=fastmath)
-    if numba is None:  # pragma: no cover
-        return function
     try:
         return numba.njit(cache=True, nogil=True, fastmath=fastmath)(function)
     except RuntimeError:

@@ -10,6 +10,8 @@ hyperparameters (a learning rate that changes during training is a schedule).
 
 Callbacks are scikit-learn style objects: their settings are ``__init__`` arguments,
 so ``clone`` gives every search candidate its own copy and a search can tune them.
+Any object that defines some of the hooks works: :func:`as_callback` gives it the
+others, as no-ops.
 """
 
 import html
@@ -23,7 +25,10 @@ from sklearn.base import BaseEstimator
 
 from ._history_repr import loss_curve_svg
 
-__all__ = ["Callback", "EpochLogger", "LiveLossPlot", "ProgressBar"]
+__all__ = ["Callback", "EpochLogger", "LiveLossPlot", "ProgressBar", "as_callback"]
+
+#: The hooks of the callback protocol, in the order the engine first calls them.
+HOOKS = ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 
 
 class Callback(BaseEstimator):
@@ -56,6 +61,83 @@ class Callback(BaseEstimator):
 
     def on_train_end(self, estimator):
         """Called once when training ends, however it ends."""
+
+
+def as_callback(obj):
+    """``obj`` with all four hooks: itself if it has them, else an adapter in which
+    the hooks ``obj`` lacks do nothing.
+
+    The engine calls every hook of every callback; this lets a user's object define
+    only the hooks it needs without subclassing :class:`Callback`. The adapter
+    defines ``on_batch_end`` only when ``obj`` does, so that an object that does not
+    listen to batches keeps training in the compiled loop.
+
+    Parameters
+    ----------
+    obj : object
+        An object with at least one of the hooks ``on_train_begin``,
+        ``on_batch_end``, ``on_epoch_end`` and ``on_train_end``.
+
+    Returns
+    -------
+    Callback or object
+        ``obj`` itself when it defines every hook, else an adapter around it.
+
+    Raises
+    ------
+    TypeError
+        When ``obj`` defines none of the hooks.
+
+    Examples
+    --------
+    >>> from skfit.callbacks import as_callback
+    >>> class StopAfterTwo:
+    ...     def on_epoch_end(self, estimator, record):
+    ...         return record["epoch"] >= 2
+    >>> callback = as_callback(StopAfterTwo())
+    >>> callback.on_train_begin(None) is None
+    True
+    >>> callback.on_epoch_end(None, {"epoch": 2})
+    True
+    """
+    defined = [hook for hook in HOOKS if callable(getattr(obj, hook, None))]
+    if len(defined) == len(HOOKS):
+        return obj
+    if not defined:
+        raise TypeError(
+            f"A callback needs at least one of the hooks {', '.join(HOOKS)}; "
+            f"{obj!r} of type {type(obj).__name__} has none."
+        )
+    if "on_batch_end" in defined:
+        return _BatchHookAdapter(obj)
+    return _HookAdapter(obj)
+
+
+class _HookAdapter(Callback):
+    """Forwards the hooks that ``callback`` defines; the others do nothing."""
+
+    def __init__(self, callback=None):
+        self.callback = callback
+
+    def _forward(self, hook, *args):
+        method = getattr(self.callback, hook, None)
+        return None if method is None else method(*args)
+
+    def on_train_begin(self, estimator):
+        self._forward("on_train_begin", estimator)
+
+    def on_epoch_end(self, estimator, record):
+        return self._forward("on_epoch_end", estimator, record)
+
+    def on_train_end(self, estimator):
+        self._forward("on_train_end", estimator)
+
+
+class _BatchHookAdapter(_HookAdapter):
+    """:class:`_HookAdapter` for an object that also listens to batches."""
+
+    def on_batch_end(self, estimator, batch_record):
+        self.callback.on_batch_end(estimator, batch_record)
 
 
 def _format_record(record):
@@ -287,13 +369,14 @@ class SklearnCallbackBridge(Callback):
     ``ScoringMonitor`` follow skfit estimators, also inside ``GridSearchCV``.
     """
 
-    def __init__(self, context=None, X=None, y=None):
+    def __init__(self, context=None, X=None, y=None, sample_weight=None):
         self.context = context
         self.X = X
         self.y = y
+        self.sample_weight = sample_weight
 
     @classmethod
-    def for_estimator(cls, estimator, X, y, config):
+    def for_estimator(cls, estimator, X, y, sample_weight, config):
         """The bridge for a ``fit`` call, as a list: empty when nobody listens."""
         listening = hasattr(estimator, "_skl_callbacks") or hasattr(
             estimator, "_parent_callback_ctx"
@@ -301,23 +384,31 @@ class SklearnCallbackBridge(Callback):
         if not listening or not hasattr(estimator, "_init_callback_context"):
             return []
         context = estimator._init_callback_context(max_subtasks=config.max_epochs)
-        return [cls(context, X, y)]
+        return [cls(context, X, y, sample_weight)]
+
+    def _task_data(self, estimator):
+        # metadata is what scikit-learn's callbacks pass on to a scorer (as
+        # ScoringMonitor does): the fit's sample weights, as scikit-learn's own
+        # estimators pass them, and nothing else.
+        metadata = (
+            None
+            if self.sample_weight is None
+            else {"sample_weight": self.sample_weight}
+        )
+        return {"estimator": estimator, "X": self.X, "y": self.y, "metadata": metadata}
 
     def on_train_begin(self, estimator):
-        self.context.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.y)
+        self.context.call_on_fit_task_begin(**self._task_data(estimator))
 
     def on_epoch_end(self, estimator, record):
         epoch = self.context.subcontext(task_name="epoch")
-        epoch.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.y)
+        epoch.call_on_fit_task_begin(**self._task_data(estimator))
+        # The estimator is scored as it stands at the end of the epoch.
         return epoch.call_on_fit_task_end(
-            estimator=estimator,
-            X=self.X,
-            y=self.y,
-            metadata={"record": record},
-            reconstruction_attributes={},
+            **self._task_data(estimator), reconstruction_attributes={}
         )
 
     def on_train_end(self, estimator):
         self.context.call_on_fit_task_end(
-            estimator=estimator, X=self.X, y=self.y, reconstruction_attributes={}
+            **self._task_data(estimator), reconstruction_attributes={}
         )

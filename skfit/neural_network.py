@@ -25,8 +25,8 @@ _PARAMETERS = training_parameters(
 )
 
 _NETWORK_PARAMETERS = """
-    hidden_layer_sizes : array-like of int, default=(100,)
-        The width of each hidden layer.
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        The width of each hidden layer: positive integers, at least one layer.
     activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
         The hidden layers' activation. Weights start uniform in
         ``+-sqrt(f / (fan_in + fan_out))`` (Glorot; ``f = 2`` for logistic, 6 for
@@ -52,18 +52,36 @@ _NETWORK_CONSTRAINTS = {
 }
 
 
+def _hidden_widths(hidden_layer_sizes):
+    """The hidden layers' widths as a list of ints, refusing anything but one
+    positive integer or a non-empty sequence of them (no float is truncated)."""
+    widths = (
+        [hidden_layer_sizes]
+        if np.ndim(hidden_layer_sizes) == 0
+        else list(np.asarray(hidden_layer_sizes, dtype=object).ravel())
+    )
+    if np.ndim(hidden_layer_sizes) > 1 or not all(
+        isinstance(width, Integral) and not isinstance(width, bool) and width >= 1
+        for width in widths
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a positive integer or a sequence of positive "
+            f"integers, the width of each hidden layer; got {hidden_layer_sizes!r}."
+        )
+    if not widths:
+        raise ValueError(
+            "hidden_layer_sizes is empty: an MLP needs at least one hidden layer "
+            "(GDRegressor and GDClassifier are the models without one)."
+        )
+    return [int(width) for width in widths]
+
+
 class _MultilayerPerceptron:
     """A network with hidden layers, exposed as ``coefs_`` and ``intercepts_``."""
 
     def _make_network(self, n_features, n_outputs):
-        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if hidden.ndim != 1 or not np.all(hidden >= 1):
-            raise ValueError(
-                "hidden_layer_sizes must hold positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
         return Network(
-            (n_features, *hidden.tolist(), n_outputs),
+            (n_features, *_hidden_widths(self.hidden_layer_sizes), n_outputs),
             activation=self.activation,
             dropout=self.dropout,
         )
@@ -176,7 +194,10 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
 
     Backpropagation on the same engine as :class:`~skfit.GDClassifier`: a softmax
     (or logistic) output layer trained with the log-loss, every epoch recorded in
-    ``history_``, stopping on a named condition, loss spikes watched.
+    ``history_``, stopping on a named condition, loss spikes watched. Multilabel
+    targets (an indicator matrix) get one independent logistic output per label,
+    as in scikit-learn's MLP: ``predict`` returns the indicator matrix and
+    ``predict_proba`` each label's probability.
 
     Parameters
     ----------
@@ -188,7 +209,8 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels; for multilabel targets, the label columns
+        ``0, ..., n_labels - 1``.
     {_NETWORK_ATTRIBUTES}
     {FITTED_ATTRIBUTES}
     See Also
@@ -212,6 +234,11 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
         **GDClassifierBase._parameter_constraints,
         **_NETWORK_CONSTRAINTS,
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def __init__(
         self,

@@ -11,12 +11,12 @@ Optimizers are scikit-learn style objects: their settings are ``__init__`` argum
 so ``clone`` copies them and a search can tune ``optimizer__beta1``.
 """
 
-import math
 from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
+from . import _optimizer_formulas as formulas
 from ._sklearn_compat import Interval
 
 __all__ = [
@@ -33,15 +33,6 @@ __all__ = [
 
 _DECAY = Interval(Real, 0, 1, closed="left")
 _POSITIVE = Interval(Real, 0, None, closed="neither")
-
-
-def _scaled_step(grad, squares, epsilon, learning_rate):
-    """``-learning_rate * grad / (sqrt(squares) + epsilon)``."""
-    step = np.sqrt(squares)
-    step += epsilon
-    np.divide(grad, step, out=step)
-    step *= -learning_rate
-    return step
 
 
 class Optimizer(BaseEstimator):
@@ -61,15 +52,95 @@ class Optimizer(BaseEstimator):
     decoupled_weight_decay = False
 
     def init(self, params):
-        """Return the initial state for the parameter arrays ``params``."""
+        """Return the initial state for the parameter arrays ``params``.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            The parameter arrays the optimizer will update.
+
+        Returns
+        -------
+        state : dict
+            Counters and arrays, for example one array per parameter array
+            under a name; the estimator keeps it between calls.
+        """
         return {}
 
     def update(self, grads, state, learning_rate):
-        """Return the parameter steps for ``grads`` and the new state."""
+        """Return the parameter steps for ``grads`` and the new state.
+
+        Parameters
+        ----------
+        grads : list of ndarray
+            The gradient of the objective for each parameter array, in the order
+            of :meth:`init`'s ``params``.
+        state : dict
+            The state returned by :meth:`init` or by the previous call; its
+            arrays may be updated in place.
+        learning_rate : float
+            The scheduled learning rate of this update.
+
+        Returns
+        -------
+        steps : list of ndarray
+            The arrays to add to the parameters.
+        state : dict
+            The new state.
+        """
         raise NotImplementedError
 
 
-class SGD(Optimizer):
+class FormulaOptimizer(Optimizer):
+    """A built-in optimizer: its update rule is a compiled formula.
+
+    Subclasses implement :meth:`kernel`, the rule's settings, and name their
+    state arrays (at most two, one of each per parameter array) in
+    ``state_names``; the rule itself is registered for the kernel's type in
+    :mod:`skfit._optimizer_formulas`, and the compiled training loop applies the
+    same rule.
+    """
+
+    state_names = ()
+
+    def kernel(self):
+        """The settings of the optimizer's update rule."""
+        raise NotImplementedError
+
+    def _initial_state_value(self):
+        return 0.0
+
+    def init(self, params):
+        state = {"count": 0}
+        for name in self.state_names:
+            state[name] = [np.full_like(p, self._initial_state_value()) for p in params]
+        return state
+
+    def update(self, grads, state, learning_rate):
+        count = state["count"] + 1
+        kernel = self.kernel()
+        result = []
+        for index, grad in enumerate(grads):
+            grad = np.ascontiguousarray(grad)
+            arrays = [state[name][index].reshape(-1) for name in self.state_names]
+            empty = np.empty(0, dtype=grad.dtype)
+            first, second = (arrays + [empty, empty])[:2]
+            step = np.empty_like(grad)
+            formulas.steps(
+                kernel,
+                grad.reshape(-1),
+                first,
+                second,
+                float(learning_rate),
+                count,
+                step.reshape(-1),
+            )
+            result.append(step)
+        state["count"] = count
+        return result, state
+
+
+class SGD(FormulaOptimizer):
     """Plain (stochastic) gradient descent: ``step = -learning_rate * grad``.
 
     Examples
@@ -83,11 +154,11 @@ class SGD(Optimizer):
     array([-0.1,  0.2])
     """
 
-    def update(self, grads, state, learning_rate):
-        return [-learning_rate * g for g in grads], state
+    def kernel(self):
+        return formulas.SGDKernel()
 
 
-class Adam(Optimizer):
+class Adam(FormulaOptimizer):
     """Adam: steps scaled by running estimates of the gradient's first two moments.
 
     With ``m`` and ``v`` the exponential averages of the gradient and of its square
@@ -126,29 +197,12 @@ class Adam(Optimizer):
         self.beta2 = beta2
         self.epsilon = epsilon
 
-    def init(self, params):
-        return {
-            "count": 0,
-            "mu": [np.zeros_like(p) for p in params],
-            "nu": [np.zeros_like(p) for p in params],
-        }
+    state_names = ("mu", "nu")
 
-    def update(self, grads, state, learning_rate):
-        count = state["count"] + 1
-        rate = (
-            learning_rate
-            * math.sqrt(1.0 - self.beta2**count)
-            / (1.0 - self.beta1**count)
+    def kernel(self):
+        return formulas.AdamKernel(
+            float(self.beta1), float(self.beta2), float(self.epsilon)
         )
-        steps = []
-        for g, mu, nu in zip(grads, state["mu"], state["nu"], strict=True):
-            mu *= self.beta1
-            mu += (1.0 - self.beta1) * g
-            nu *= self.beta2
-            nu += (1.0 - self.beta2) * np.square(g)
-            steps.append(_scaled_step(mu, nu, self.epsilon, rate))
-        state["count"] = count
-        return steps, state
 
 
 class AdamW(Adam):
@@ -185,7 +239,7 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
 
-class Momentum(Optimizer):
+class Momentum(FormulaOptimizer):
     """Gradient descent with (heavy-ball) momentum.
 
     The velocity ``v`` (zero at first) accumulates the steps:
@@ -214,19 +268,10 @@ class Momentum(Optimizer):
     def __init__(self, momentum=0.9):
         self.momentum = momentum
 
-    def init(self, params):
-        return {"velocity": [np.zeros_like(p) for p in params]}
+    state_names = ("velocity",)
 
-    def update(self, grads, state, learning_rate):
-        steps = []
-        for g, velocity in zip(grads, state["velocity"], strict=True):
-            velocity *= self.momentum
-            velocity -= learning_rate * g
-            steps.append(self._step(velocity, g, learning_rate))
-        return steps, state
-
-    def _step(self, velocity, grad, learning_rate):
-        return velocity.copy()
+    def kernel(self):
+        return formulas.MomentumKernel(float(self.momentum))
 
 
 class Nesterov(Momentum):
@@ -251,13 +296,11 @@ class Nesterov(Momentum):
     array([-0.15])
     """
 
-    def _step(self, velocity, grad, learning_rate):
-        step = self.momentum * velocity
-        step -= learning_rate * grad
-        return step
+    def kernel(self):
+        return formulas.NesterovKernel(float(self.momentum))
 
 
-class Adagrad(Optimizer):
+class Adagrad(FormulaOptimizer):
     """Adagrad: each coordinate's step shrinks with its summed squared gradients.
 
     With ``G`` the running sum of squared gradients (starting at
@@ -291,18 +334,16 @@ class Adagrad(Optimizer):
         self.epsilon = epsilon
         self.initial_accumulator = initial_accumulator
 
-    def init(self, params):
-        return {"sum_sq": [np.full_like(p, self.initial_accumulator) for p in params]}
+    state_names = ("sum_sq",)
 
-    def update(self, grads, state, learning_rate):
-        steps = []
-        for g, sum_sq in zip(grads, state["sum_sq"], strict=True):
-            sum_sq += np.square(g)
-            steps.append(_scaled_step(g, sum_sq, self.epsilon, learning_rate))
-        return steps, state
+    def kernel(self):
+        return formulas.AdagradKernel(float(self.epsilon))
+
+    def _initial_state_value(self):
+        return self.initial_accumulator
 
 
-class RMSprop(Optimizer):
+class RMSprop(FormulaOptimizer):
     """RMSprop: steps scaled by a running average of squared gradients.
 
     With ``a = rho * a + (1 - rho) * grad**2`` (``a`` zero at first), the step is
@@ -333,16 +374,10 @@ class RMSprop(Optimizer):
         self.rho = rho
         self.epsilon = epsilon
 
-    def init(self, params):
-        return {"square_avg": [np.zeros_like(p) for p in params]}
+    state_names = ("square_avg",)
 
-    def update(self, grads, state, learning_rate):
-        steps = []
-        for g, square_avg in zip(grads, state["square_avg"], strict=True):
-            square_avg *= self.rho
-            square_avg += (1.0 - self.rho) * np.square(g)
-            steps.append(_scaled_step(g, square_avg, self.epsilon, learning_rate))
-        return steps, state
+    def kernel(self):
+        return formulas.RMSpropKernel(float(self.rho), float(self.epsilon))
 
 
 _OPTIMIZERS = {

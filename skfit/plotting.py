@@ -14,8 +14,8 @@ matplotlib artists drawn) set, and computes its data in class methods such as
   :func:`skfit.diagnose` verdict, the verdict in the title.
 """
 
-from ._diagnosis_display import DiagnosisDisplay
-from ._finder_display import LearningRateFinderDisplay
-from ._loss_curve_display import LossCurveDisplay
+from .diagnostics._diagnosis_display import DiagnosisDisplay
+from .diagnostics._finder_display import LearningRateFinderDisplay
+from .diagnostics._loss_curve_display import LossCurveDisplay
 
 __all__ = ["DiagnosisDisplay", "LearningRateFinderDisplay", "LossCurveDisplay"]

@@ -65,6 +65,11 @@ class LossSpikeError(RuntimeError):
             f"{spike.baseline:.6g} (rows {_preview(spike.sample_indices)})."
         )
 
+    def __reduce__(self):
+        # Exceptions unpickle as cls(*args), and args holds the message, not the
+        # spike: without this, a worker's error could not reach a parallel search.
+        return type(self), (self.spike,)
+
 
 def _preview(indices, count=8):
     shown = ", ".join(str(int(i)) for i in indices[:count])

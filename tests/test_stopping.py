@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skfit import GDClassifier, GDRegressor, History
@@ -109,13 +110,37 @@ class Recorder(Callback):
 @pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
 def test_max_epochs_warns_and_reports(Estimator, iris):
     X, y = iris
-    est = Estimator(max_epochs=4, tol=None, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+    # A patience longer than the budget: the tolerance cannot stop training.
+    est = Estimator(max_epochs=4, n_iter_no_change=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs") as record:
         est.fit(X, y)
+    # The warning points at the line that called fit, this file, not into skfit.
+    assert record[0].filename == __file__
     assert est.stop_reason_ == "max_epochs"
     assert est.converged_ is False
     assert est.n_epochs_ == 4
     assert_array_equal(est.history_["epoch"], [1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_a_fixed_number_of_epochs_does_not_warn(Estimator, iris):
+    # tol=None asks for exactly max_epochs epochs, as scikit-learn's SGD reads it.
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = Estimator(max_epochs=4, tol=None, random_state=0).fit(X, y)
+    assert est.stop_reason_ == "max_epochs"
+    assert est.converged_ is False
+
+
+def test_a_search_warns_at_the_users_line(iris):
+    X, y = iris
+    search = GridSearchCV(
+        GDClassifier(max_epochs=2, n_iter_no_change=10), {"alpha": [1e-4, 1e-3]}, cv=2
+    )
+    with pytest.warns(ConvergenceWarning) as record:
+        search.fit(X, y)
+    assert {w.filename for w in record} == {__file__}
 
 
 # ---------------------------------------------------------------- tol
@@ -137,8 +162,7 @@ def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
 def test_tol_none_disables_the_tolerance_rule(regression):
     X, y = regression
     est = GDRegressor(tol=None, max_epochs=12, random_state=0)
-    with pytest.warns(ConvergenceWarning):
-        est.fit(X, y)
+    est.fit(X, y)
     assert est.stop_reason_ == "max_epochs"
     assert est.n_epochs_ == 12
 
@@ -235,8 +259,7 @@ def test_validation_fraction_without_early_stopping_records_every_epoch(iris):
     est = GDClassifier(
         validation_fraction=0.2, max_epochs=6, tol=None, batch_size=10, random_state=0
     )
-    with pytest.warns(ConvergenceWarning):
-        est.fit(X, y)
+    est.fit(X, y)
     assert est.stop_reason_ == "max_epochs"
     assert np.all(np.isfinite(est.history_["val_loss"]))
     assert np.all(np.isfinite(est.history_["val_score"]))
@@ -532,8 +555,7 @@ def test_callback_hook_order_and_counts(iris):
     est = GDClassifier(
         max_epochs=4, tol=None, batch_size=50, random_state=0, callbacks=[recorder]
     )
-    with pytest.warns(ConvergenceWarning):
-        est.fit(X, y)
+    est.fit(X, y)
     events = [e for e in recorder.log if e[0] in ("begin", "batch", "epoch", "end")]
     expected = [("begin",)]
     for epoch in range(1, 5):

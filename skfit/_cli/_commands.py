@@ -7,8 +7,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .._plot_utils import _final_estimator
 from ..diagnostics import find_learning_rate
+from ..diagnostics._pipeline import final_step
 from ..linear_model import GDClassifier, GDRegressor
 from ..plotting import LossCurveDisplay
 from ._data import MODELS, choose_model, preprocessor, read_csv, split_target
@@ -145,7 +145,7 @@ def report(args):
         saved = joblib.load(path)
     except Exception as exc:  # unpickling can fail in any way a file can be wrong
         raise CommandError(f"{path} is not a readable model file: {exc}") from None
-    model = _final_estimator(saved)
+    model = final_step(saved)[1]
     if not hasattr(type(model), "history_") or "stop_reason_" not in vars(model):
         raise CommandError(
             f"{path} holds a {type(saved).__name__}, not a fitted skfit estimator "

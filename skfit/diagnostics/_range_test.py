@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from ._base import BaseGD
-from .callbacks import Callback
-from .spikes import LossSpikeWarning
+from .._base import BaseGD
+from ..callbacks import Callback
+from ..spikes import LossSpikeWarning
 
 __all__ = ["LearningRateFinder", "find_learning_rate"]
 
@@ -80,7 +80,8 @@ class LearningRateFinder:
         -------
         display : skfit.plotting.LearningRateFinderDisplay
         """
-        from .plotting import LearningRateFinderDisplay
+        # The one call up into the display layer, made when a plot is asked for.
+        from ._finder_display import LearningRateFinderDisplay
 
         return LearningRateFinderDisplay.from_result(self, ax=ax, **kwargs)
 

@@ -3,13 +3,19 @@
 from numbers import Real
 
 import numpy as np
-from scipy.special import xlogy
 
-from ._loss_base import Loss
-from ._sklearn_compat import Interval
+from .._sklearn_compat import Interval
+from ._base import FormulaLoss
+from ._formulas import (
+    AbsoluteErrorKernel,
+    EpsilonInsensitiveKernel,
+    HuberKernel,
+    PoissonKernel,
+    SquaredErrorKernel,
+)
 
 
-class SquaredError(Loss):
+class SquaredError(FormulaLoss):
     """Half the squared error, ``0.5 * (raw - y) ** 2``.
 
     The factor one half makes the gradient the plain residual ``raw - y`` and
@@ -23,34 +29,11 @@ class SquaredError(Loss):
     array([2.])
     """
 
-    def loss(self, y, raw):
-        residual = raw - y
-        return 0.5 * np.einsum("ij,ij->i", residual, residual)
-
-    def gradient(self, y, raw):
-        return raw - y
-
-    def loss_gradient(self, y, raw):
-        residual = raw - y
-        return 0.5 * np.einsum("ij,ij->i", residual, residual), residual
+    def kernel(self, dtype):
+        return SquaredErrorKernel()
 
 
-class _ResidualLoss(Loss):
-    """A loss of the residual ``r = raw - y``: subclasses give ``_terms(r)``,
-    the per-element loss and its derivative."""
-
-    def loss(self, y, raw):
-        return self._terms(raw - y)[0].sum(axis=1)
-
-    def gradient(self, y, raw):
-        return self._terms(raw - y)[1]
-
-    def loss_gradient(self, y, raw):
-        values, grad = self._terms(raw - y)
-        return values.sum(axis=1), grad
-
-
-class AbsoluteError(_ResidualLoss):
+class AbsoluteError(FormulaLoss):
     """The absolute error ``|raw - y|``; its gradient is ``sign(raw - y)``.
 
     Examples
@@ -61,11 +44,11 @@ class AbsoluteError(_ResidualLoss):
     array([2.])
     """
 
-    def _terms(self, r):
-        return np.abs(r), np.sign(r)
+    def kernel(self, dtype):
+        return AbsoluteErrorKernel()
 
 
-class Huber(_ResidualLoss):
+class Huber(FormulaLoss):
     """Quadratic near zero, linear beyond ``epsilon``: robust to outliers.
 
     With ``r = raw - y``: ``0.5 * r**2`` where ``|r| <= epsilon``, else
@@ -92,15 +75,11 @@ class Huber(_ResidualLoss):
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
-    def _terms(self, r):
-        eps = self.epsilon
-        absolute = np.abs(r)
-        small = absolute <= eps
-        values = np.where(small, 0.5 * r * r, eps * (absolute - 0.5 * eps))
-        return values, np.clip(r, -eps, eps)
+    def kernel(self, dtype):
+        return HuberKernel(float(self.epsilon))
 
 
-class EpsilonInsensitive(_ResidualLoss):
+class EpsilonInsensitive(FormulaLoss):
     """Errors within ``epsilon`` are free: ``max(0, |raw - y| - epsilon)``.
 
     The loss of linear support vector regression; its gradient is
@@ -125,24 +104,18 @@ class EpsilonInsensitive(_ResidualLoss):
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
-    def _terms(self, r):
-        outside = np.abs(r) - self.epsilon
-        return np.maximum(outside, 0), np.where(outside > 0, np.sign(r), 0)
+    def kernel(self, dtype):
+        return EpsilonInsensitiveKernel(float(self.epsilon))
 
 
-def _capped_exp(raw):
-    """``exp(raw)`` continued by its tangent above ``RAW_CAP``: (value, slope).
-
-    ``RAW_CAP = log(finfo(dtype).max) / 2`` (354.9 for float64, 44.4 for float32):
-    the value and the slope, and their squares, stay finite for any raw output.
-    """
-    cap = 0.5 * np.log(np.finfo(raw.dtype).max)
-    clipped = np.minimum(raw, cap)
-    slope = np.exp(clipped)
-    return slope * (1 + (raw - clipped)), slope
+def _exp_cap(dtype):
+    """Where ``exp`` is continued by its tangent: ``log(finfo(dtype).max) / 2``
+    (354.9 for float64, 44.4 for float32), so that the value and the slope, and
+    their squares, stay finite for any raw output."""
+    return 0.5 * float(np.log(np.finfo(dtype).max))
 
 
-class Poisson(Loss):
+class Poisson(FormulaLoss):
     """Half the Poisson deviance with the log link, for counts and rates.
 
     The raw output is the log of the predicted mean, ``mu = exp(raw)``, and the loss
@@ -166,17 +139,9 @@ class Poisson(Loss):
 
     requires_nonnegative_y = True
 
-    def loss(self, y, raw):
-        return self.loss_gradient(y, raw)[0]
-
-    def gradient(self, y, raw):
-        return _capped_exp(raw)[1] - y
-
-    def loss_gradient(self, y, raw):
-        mu, slope = _capped_exp(raw)
-        values = mu - y * raw + (xlogy(y, y) - y)
-        return values.sum(axis=1), slope - y
+    def kernel(self, dtype):
+        return PoissonKernel(_exp_cap(dtype))
 
     def inverse_link(self, raw):
         """The predicted mean ``exp(raw)`` (capped, see Notes)."""
-        return _capped_exp(raw)[1]
+        return np.exp(np.minimum(raw, _exp_cap(raw.dtype)))

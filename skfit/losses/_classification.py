@@ -1,12 +1,19 @@
 """Classification losses: log-loss, and the one-vs-rest margin losses."""
 
 import numpy as np
-from scipy.special import expit, logsumexp, softmax
+from scipy.special import expit, softmax
 
-from ._loss_base import Loss
+from ._base import FormulaLoss
+from ._formulas import (
+    HingeKernel,
+    LogLossKernel,
+    ModifiedHuberKernel,
+    MultilabelLogLossKernel,
+    SquaredHingeKernel,
+)
 
 
-class LogLoss(Loss):
+class LogLoss(FormulaLoss):
     """Cross-entropy of the predicted class probabilities.
 
     With one output column it is the binary log-loss of the logistic model,
@@ -28,29 +35,8 @@ class LogLoss(Loss):
     has_probabilities = True
     multiclass = "multinomial"
 
-    def loss(self, y, raw):
-        if raw.shape[1] == 1:
-            return (np.logaddexp(0.0, raw) - y * raw)[:, 0]
-        return logsumexp(raw, axis=1) - np.einsum("ij,ij->i", y, raw)
-
-    def gradient(self, y, raw):
-        return self.inverse_link(raw) - y
-
-    def loss_gradient(self, y, raw):
-        if raw.shape[1] == 1:
-            # logaddexp and expit beat sharing one exponential here (measured).
-            return self.loss(y, raw), self.gradient(y, raw)
-        # One exponential pass serves the loss and the softmax: with
-        # shifted = raw - max, loss = log(sum(exp(shifted))) - sum(y * shifted).
-        shifted = raw - _row_max(raw)[:, np.newaxis]
-        exponentials = np.exp(shifted)
-        # Row sums as a product with ones: numpy's reduction along a short last
-        # axis costs some fifteen times more (measured, 100,000 x 5).
-        totals = exponentials @ np.ones(raw.shape[1], dtype=raw.dtype)
-        losses = np.log(totals) - np.einsum("ij,ij->i", y, shifted)
-        exponentials /= totals[:, np.newaxis]
-        exponentials -= y
-        return losses, exponentials
+    def kernel(self, dtype):
+        return LogLossKernel()
 
     def inverse_link(self, raw):
         """Probabilities: the sigmoid of one column, or the softmax of several."""
@@ -65,39 +51,45 @@ class LogLoss(Loss):
         return softmax(raw, axis=1)
 
 
-#: Up to this many columns, a pass per column finds row maxima faster than numpy's
-#: reduction along the last axis (about ten times at 100,000 x 5; slower from
-#: some tens of columns on).
-_FEW_COLUMNS = 8
+class MultilabelLogLoss(FormulaLoss):
+    """The binary log-loss of each column, summed: independent logistic outputs.
 
+    For multilabel targets, an indicator matrix with one 0/1 column per label: the
+    per-sample loss is ``sum_k log(1 + exp(raw_k)) - y_k * raw_k``, the loss of one
+    logistic model per label (scikit-learn's MLP uses the same for multilabel
+    targets). With a single column it equals :class:`LogLoss`.
 
-def _row_max(raw):
-    """The largest value of each row of a 2-D array."""
-    if raw.shape[1] > _FEW_COLUMNS:
-        return raw.max(axis=1)
-    largest = raw[:, 0].copy()
-    for k in range(1, raw.shape[1]):
-        np.maximum(largest, raw[:, k], out=largest)
-    return largest
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfit.losses import MultilabelLogLoss
+    >>> y, raw = np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]])
+    >>> MultilabelLogLoss().loss(y, raw).round(4)
+    array([1.3863])
+    >>> MultilabelLogLoss().predict_proba(np.array([[0.0, 2.0]])).round(4)
+    array([[0.5   , 0.8808]])
+    """
 
-
-class _MarginLoss(Loss):
-    """A one-vs-rest loss of the margin ``z = s * raw``, ``s = 2 * y - 1``:
-    subclasses give ``_terms(z)``, the per-element loss and ``d loss / d z``."""
-
+    has_probabilities = True
     multiclass = "ovr"
 
-    def loss(self, y, raw):
-        return self._terms((2 * y - 1) * raw)[0].sum(axis=1)
+    def kernel(self, dtype):
+        return MultilabelLogLossKernel()
 
-    def gradient(self, y, raw):
-        return self.loss_gradient(y, raw)[1]
+    def inverse_link(self, raw):
+        """The probability of each label, the sigmoid of its column."""
+        return expit(raw)
 
-    def loss_gradient(self, y, raw):
-        sign = 2 * y - 1
-        values, slope = self._terms(sign * raw)
-        slope *= sign
-        return values.sum(axis=1), slope
+    def predict_proba(self, raw):
+        """The probability of each label, ``(n_samples, n_labels)``; the rows do not
+        sum to one, as the labels are independent."""
+        return expit(raw)
+
+
+class _MarginLoss(FormulaLoss):
+    """A one-vs-rest loss of the margin ``z = s * raw``, ``s = 2 * y - 1``."""
+
+    multiclass = "ovr"
 
 
 class Hinge(_MarginLoss):
@@ -111,9 +103,8 @@ class Hinge(_MarginLoss):
     array([0.5, 1.5])
     """
 
-    def _terms(self, z):
-        # At the kink z = 1 the slope is -1, as in scikit-learn's SGD.
-        return np.maximum(1 - z, 0), np.where(z <= 1, -1, 0).astype(z.dtype)
+    def kernel(self, dtype):
+        return HingeKernel()
 
 
 class SquaredHinge(_MarginLoss):
@@ -127,9 +118,8 @@ class SquaredHinge(_MarginLoss):
     array([0.25, 2.25])
     """
 
-    def _terms(self, z):
-        gap = np.maximum(1 - z, 0)
-        return gap * gap, -2 * gap
+    def kernel(self, dtype):
+        return SquaredHingeKernel()
 
 
 class ModifiedHuber(_MarginLoss):
@@ -152,11 +142,8 @@ class ModifiedHuber(_MarginLoss):
 
     has_probabilities = True
 
-    def _terms(self, z):
-        # The gap is capped at 2, its value at z = -1, so no branch overflows.
-        gap = np.clip(1 - z, 0, 2)
-        linear = z < -1
-        return np.where(linear, -4 * z, gap * gap), np.where(linear, -4, -2 * gap)
+    def kernel(self, dtype):
+        return ModifiedHuberKernel()
 
     def inverse_link(self, raw):
         """Per-column probabilities ``clip((raw + 1) / 2, 0, 1)``."""

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .history import History
-from .spikes import SpikeDetector
+from ..history import History
+from ..spikes import SpikeDetector
 
 __all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
 
@@ -49,20 +49,32 @@ class TrainingState:
 
     def checkpoint(self):
         """Everything needed to undo a whole call: see :meth:`rollback`."""
+        objects = (
+            self.loss,
+            self.optimizer,
+            self.schedule,
+            self.spike_detector,
+            self.random_state,
+        )
         return (
             self.snapshot(),
-            copy.deepcopy(
-                (self.loss, self.schedule, self.spike_detector, self.random_state)
-            ),
-            len(self.history),
-            len(self.spikes),
-            self.t,
-            self.rate_factor,
+            copy.deepcopy(objects),
+            # The network settings a continued call may change.
+            (self.network.activation, self.network.dropout),
+            (len(self.history), len(self.spikes), self.t, self.rate_factor),
         )
 
     def rollback(self, checkpoint):
-        snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.loss, self.schedule, self.spike_detector, self.random_state = objects
+        snapshot, objects, network_settings, counts = checkpoint
+        (
+            self.loss,
+            self.optimizer,
+            self.schedule,
+            self.spike_detector,
+            self.random_state,
+        ) = objects
+        self.network.activation, self.network.dropout = network_settings
+        n_epochs, n_spikes, self.t, self.rate_factor = counts
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]

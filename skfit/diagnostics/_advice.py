@@ -12,22 +12,16 @@ import math
 import numpy as np
 from sklearn.preprocessing import PolynomialFeatures
 
-__all__ = ["advise", "final_estimator"]
+from .._base import BaseGD
+from ._pipeline import final_step
+
+__all__ = ["advise"]
 
 #: Below this, lowering alpha is not worth advising.
 NEGLIGIBLE_ALPHA = 1e-6
 
 
-def final_estimator(estimator):
-    """The last step of a pipeline (recursively), or the estimator itself."""
-    while hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
-
-
 def _is_skfit(estimator):
-    from ._base import BaseGD
-
     return isinstance(estimator, BaseGD)
 
 
@@ -46,20 +40,12 @@ def _find(estimator, name, owner=None):
     if not candidates:
         return None
     # The shortest path is the final estimator's own parameter when it has one.
-    final_path = _final_path(estimator)
+    final_path = final_step(estimator)[0]
     for key in candidates:
         if key == (f"{final_path}__{name}" if final_path else name):
             return key, params[key]
     key = candidates[0]
     return key, params[key]
-
-
-def _final_path(estimator):
-    parts = []
-    while hasattr(estimator, "steps"):
-        step_name, estimator = estimator.steps[-1]
-        parts.append(step_name)
-    return "__".join(parts)
 
 
 def _number(value):
@@ -116,7 +102,7 @@ def _more_data(more_data_helps, trend):
 
 def _overfitting(estimator, more_data_helps, trend, history_model, rise_epoch):
     advice = []
-    model = final_estimator(estimator)
+    model = final_step(estimator)[1]
     skfit_model = _is_skfit(model)
     if history_model is not None and rise_epoch is not None:
         if history_model.early_stopping:
@@ -202,7 +188,7 @@ def _overfitting(estimator, more_data_helps, trend, history_model, rise_epoch):
 
 def _underfitting(estimator, history_model):
     advice = []
-    model = final_estimator(estimator)
+    model = final_step(estimator)[1]
     if history_model is not None and history_model.stop_reason_ in (
         "diverged",
         "spike",

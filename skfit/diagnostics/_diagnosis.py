@@ -1,10 +1,8 @@
-"""Diagnose over- and underfitting, and find a learning rate.
+"""Diagnose over- and underfitting.
 
 :func:`diagnose` judges a model from its learning curve (any scikit-learn estimator
 or pipeline, given ``X`` and ``y``) or from a fitted skfit estimator's ``history_``,
 and returns a :class:`Diagnosis`: a verdict, the numbers behind it, and advice.
-:func:`find_learning_rate` runs a learning-rate range test (its rule is in its
-docstring).
 
 The rules
 ---------
@@ -60,9 +58,9 @@ from sklearn.model_selection import check_cv, cross_val_score, learning_curve
 from sklearn.utils.validation import check_is_fitted
 
 from . import _advice
-from ._range_test import LearningRateFinder, find_learning_rate
+from ._pipeline import final_step
 
-__all__ = ["Diagnosis", "LearningRateFinder", "diagnose", "find_learning_rate"]
+__all__ = ["Diagnosis", "diagnose"]
 
 #: Overfitting: the training skill exceeds the validation skill by more than this...
 GAP_THRESHOLD = 0.1
@@ -155,7 +153,8 @@ class Diagnosis:
         -------
         display : skfit.plotting.DiagnosisDisplay
         """
-        from .plotting import DiagnosisDisplay
+        # The one call up into the display layer, made when a plot is asked for.
+        from ._diagnosis_display import DiagnosisDisplay
 
         return DiagnosisDisplay.from_diagnosis(self, ax=ax, **kwargs)
 
@@ -405,13 +404,13 @@ def _diagnose_learning_curve(
         train_sizes=sizes,
         train_scores=train_scores,
         validation_scores=validation_scores,
-        estimator_name=type(_advice.final_estimator(estimator)).__name__,
+        estimator_name=type(final_step(estimator)[1]).__name__,
     )
 
 
 # ---------------------------------------------------------------------- history
 def _diagnose_history(estimator):
-    model = _advice.final_estimator(estimator)
+    model = final_step(estimator)[1]
     if not hasattr(type(model), "history_"):
         raise ValueError(
             f"{type(model).__name__} keeps no training history: pass X and y to "

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._plot_utils import _axes, _check_matplotlib
+from ._range_test import find_learning_rate
 
 
 class LearningRateFinderDisplay:
@@ -136,8 +137,6 @@ class LearningRateFinderDisplay:
         display : LearningRateFinderDisplay
         """
         _check_matplotlib("LearningRateFinderDisplay")
-        from ._range_test import find_learning_rate
-
         result = find_learning_rate(
             estimator, X, y, start=start, end=end, num=num, random_state=random_state
         )

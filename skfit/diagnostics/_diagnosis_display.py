@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._diagnosis import diagnose
 from ._plot_utils import _axes, _check_matplotlib
 
 
@@ -86,8 +87,6 @@ class DiagnosisDisplay:
         display : DiagnosisDisplay
         """
         _check_matplotlib("DiagnosisDisplay")
-        from .diagnostics import diagnose
-
         return cls.from_diagnosis(diagnose(estimator, X, y, **diagnose_params), ax=ax)
 
     def plot(self, ax=None, *, name=None):

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ._history_repr import wants_log_scale
-from ._plot_utils import _axes, _final_estimator, _integer_ticks
+from .._history_repr import wants_log_scale
+from ._pipeline import final_step
+from ._plot_utils import _axes, _integer_ticks
 
 
 class LossCurveDisplay:
@@ -150,7 +151,7 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
         """
-        model = _final_estimator(estimator)
+        model = final_step(estimator)[1]
         if not hasattr(type(model), "history_"):
             raise TypeError(
                 f"{type(model).__name__} keeps no history_: LossCurveDisplay needs "

@@ -1,0 +1,15 @@
+"""The training engine: the loop, its batch runners, the update, the penalty,
+spike handling, stopping rules and the state that persists between calls."""
+
+from ._loop import train
+from ._penalty import Penalty
+from ._state import TrainingConfig, TrainingData, TrainingOutcome, TrainingState
+
+__all__ = [
+    "Penalty",
+    "TrainingConfig",
+    "TrainingData",
+    "TrainingOutcome",
+    "TrainingState",
+    "train",
+]

@@ -1,0 +1,272 @@
+"""The one training loop shared by every skfit estimator.
+
+Training runs epochs until a stopping rule fires. An epoch walks the training rows
+in batches through a batch runner, compiled for linear models or in Python for the
+rest: each batch is a forward pass, the loss and its gradient, a backward pass, a
+spike check and an update. The epoch then becomes a record in the history, held-out
+rows are scored, and the stopping rules read the record.
+"""
+
+import math
+import time
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_batches
+
+from .._warn import warn_at_user
+from ..callbacks import Callback
+from ._compiled_batches import compiled_batches
+from ._held_out import HeldOutScorer
+from ._python_batches import PythonBatches
+from ._spikes import POLICIES, SpikeWatch
+from ._state import TrainingOutcome
+from ._stopping import DIVERGENCE_RATE_DIVISOR, stop_rules
+from ._update import Update, sparse_penalty_weights
+
+__all__ = ["train"]
+
+
+def train(state, data, config, estimator):
+    """Train ``state`` on ``data`` and return a :class:`TrainingOutcome`.
+
+    ``estimator`` is handed to the callbacks. A ``KeyboardInterrupt`` keeps
+    everything done so far: the partial epoch is recorded, the outcome is
+    attached to the exception as ``outcome`` and the interrupt is raised again.
+    """
+    return Training(state, data, config, estimator).run()
+
+
+class Training:
+    """One training call: its batch plan, runner, spike watch and stopping rules."""
+
+    def __init__(self, state, data, config, estimator):
+        self.state = state
+        self.data = data
+        self.config = config
+        self.estimator = estimator
+        n = data.n_train
+        self.batch_size = n if config.batch_size is None else min(config.batch_size, n)
+        self.batches = list(gen_batches(n, self.batch_size))
+        self.batch_sizes = np.array([b.stop - b.start for b in self.batches])
+        # One batch over all rows needs no shuffling: its gradient is a sum.
+        self.shuffle = config.shuffle and len(self.batches) > 1
+        sw = data.sample_weight
+        self.mean_weight = (
+            1.0
+            if sw is None
+            else float(sw.mean() if data.rows is None else sw[data.rows].mean())
+        )
+        # Only the callbacks that define on_batch_end hear of every batch: a no-op
+        # hook would still cost a record and a call per batch.
+        self.batch_callbacks = [
+            callback
+            for callback in config.callbacks
+            if getattr(type(callback), "on_batch_end", Callback.on_batch_end)
+            is not Callback.on_batch_end
+        ]
+        policy = POLICIES[config.spike_policy](state)
+        self.watch = SpikeWatch(state, policy, self.batches, data.X.shape[0])
+        #: On CSR rows a linear model's update moves only the weights of the
+        #: features in the batch, their penalty scaled by these (one per feature).
+        self.penalty_weights = self.sparse_penalty_weights()
+        self.update = Update(
+            state,
+            config.penalty,
+            None
+            if self.penalty_weights is None
+            else np.repeat(self.penalty_weights, state.network.layer_sizes[-1]),
+        )
+        self.runner = compiled_batches(self) or PythonBatches(self)
+        self.held_out = (
+            None
+            if data.X_val is None
+            else HeldOutScorer(data, config.loss, config.penalty)
+        )
+
+    def sparse_penalty_weights(self):
+        """Per feature, the penalty's multiplier in a sparse update (see
+        :func:`~skfit._training._update.sparse_penalty_weights`), or None for a
+        dense or hidden-layer model."""
+        X = self.data.X
+        if not sparse.issparse(X) or self.state.network.n_layers != 1:
+            return None
+        rows = self.data.rows
+        out = np.empty(X.shape[1])
+        sparse_penalty_weights(
+            X.indptr,
+            X.indices,
+            np.empty(0, dtype=np.intp) if rows is None else rows.astype(np.intp),
+            self.batch_size,
+            out,
+        )
+        return out
+
+    def rate_at(self, t):
+        """The learning rate of update ``t`` (counting from 0)."""
+        state = self.state
+        return self.config.learning_rate * state.rate_factor * state.schedule(t)
+
+    def rates_from(self, t, count):
+        """The learning rates of updates ``t`` to ``t + count - 1``."""
+        multipliers = map(self.state.schedule, range(t, t + count))
+        return (self.config.learning_rate * self.state.rate_factor) * np.fromiter(
+            multipliers, dtype=float, count=count
+        )
+
+    # ------------------------------------------------------------------ epochs
+    def run(self):
+        config, state = self.config, self.state
+        schedule_start = getattr(state.schedule, "start", None)
+        if schedule_start is not None:
+            schedule_start(config.max_epochs * len(self.batches))
+        state.spike_detector.threshold = config.spike_threshold
+        monitor_validation = config.early_stopping and self.held_out is not None
+        # The monitored loss is the validation loss under early stopping, computed
+        # with the parameters at the end of an epoch; otherwise the training loss,
+        # computed (in full batch exactly) with the parameters at its start.
+        best = math.inf
+        best_epoch = state.n_epochs
+        best_snapshot = state.snapshot()
+        rules = stop_rules(
+            config, self.watch.policy, self.estimator, monitor_validation
+        )
+        self.watch.policy.begin()
+        reason = "max_epochs"
+        outcome = None
+        for callback in config.callbacks:
+            callback.on_train_begin(self.estimator)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                # Overflow is expected when training diverges; the engine detects
+                # non-finite losses and gradients itself and never applies them.
+                for _ in range(config.max_epochs):
+                    epoch_start = None if monitor_validation else state.snapshot()
+                    record, interrupted = self.run_epoch(state.n_epochs + 1)
+                    if record is not None:
+                        monitored = record["val_loss" if monitor_validation else "loss"]
+                        if monitored < best:
+                            best, best_epoch = monitored, record["epoch"]
+                            best_snapshot = epoch_start or state.snapshot()
+                    if interrupted:
+                        reason = "interrupted"
+                        break
+                    epoch_end = getattr(state.schedule, "epoch_end", None)
+                    if epoch_end is not None:
+                        epoch_end(monitored)
+                    fired = [rule.reason for rule in rules if rule(record)]
+                    if fired:
+                        reason = fired[0]
+                        break
+            outcome = TrainingOutcome(reason, best_epoch, best)
+        except KeyboardInterrupt as interrupt:
+            outcome = TrainingOutcome("interrupted", best_epoch, best)
+            interrupt.outcome = outcome
+            raise
+        finally:
+            # The estimator learns the outcome before the callbacks hear that
+            # training ended, so that on_train_end can read stop_reason_.
+            if outcome is not None and config.report_outcome is not None:
+                config.report_outcome(outcome)
+            for callback in config.callbacks:
+                callback.on_train_end(self.estimator)
+        if reason in ("diverged", "early_stopping"):
+            state.restore(best_snapshot)
+        self.watch.summarize()
+        self.warn(reason)
+        if reason == "interrupted":
+            interrupt = KeyboardInterrupt()
+            interrupt.outcome = outcome
+            raise interrupt
+        return outcome
+
+    def warn(self, reason):
+        """The warning a stop by ``reason`` calls for, if any."""
+        rate = self.config.learning_rate * self.state.rate_factor
+        if reason == "diverged":
+            warn_at_user(
+                f"Training diverged (the loss became non-finite or exploded) with "
+                f"learning_rate={rate:g}, which is likely too large: try "
+                f"learning_rate={rate / DIVERGENCE_RATE_DIVISOR:g}, and scale the "
+                "features (for example with StandardScaler). The best parameters "
+                "seen were restored.",
+                ConvergenceWarning,
+            )
+        elif reason == "max_epochs" and self.config.warn_at_max_epochs:
+            losses = self.state.history["loss"]
+            if len(losses) > 1 and losses[-1] > losses[0]:
+                advice = (
+                    f"the loss grew from {losses[0]:.6g} to {losses[-1]:.6g}, so "
+                    f"learning_rate={rate:g} is likely too large: try "
+                    f"learning_rate={rate / DIVERGENCE_RATE_DIVISOR:g}, and scale "
+                    "the features"
+                )
+            else:
+                advice = "raise max_epochs or learning_rate, or loosen tol"
+            warn_at_user(
+                f"Maximum number of epochs ({self.config.max_epochs}) reached and the "
+                f"optimization has not converged yet; {advice}.",
+                ConvergenceWarning,
+            )
+
+    def order(self, rng):
+        """Row numbers of the training rows in this epoch's order (None: 0..n-1)."""
+        rows = self.data.rows
+        if not self.shuffle:
+            return rows
+        permutation = rng.permutation(self.data.n_train)
+        return permutation if rows is None else rows[permutation]
+
+    def run_epoch(self, epoch):
+        """Train one epoch; return its history record (None when interrupted
+        before its first batch finished) and whether it was interrupted."""
+        order = self.order(self.config.random_state)
+        n_batches = len(self.batches)
+        losses = np.empty(n_batches)
+        weights = np.empty(n_batches)
+        norms = np.empty(n_batches)
+        start_time = time.perf_counter()
+        done, rate, n_spikes, interrupted = self.runner.run_epoch(
+            epoch, order, losses, weights, norms
+        )
+        if done == 0:
+            return None, interrupted
+        if not interrupted:
+            self.watch.policy.epoch_end(n_spikes)
+        record = self.epoch_record(
+            epoch,
+            losses[:done],
+            weights[:done],
+            norms[:done],
+            rate,
+            time.perf_counter() - start_time,
+            n_spikes,
+        )
+        # The history keeps batch losses in float32: a long per-sample run stays small.
+        with np.errstate(over="ignore"):
+            compact = losses[:done].astype(np.float32)
+        self.state.history.append(record, compact)
+        return record, interrupted
+
+    def epoch_record(self, epoch, losses, weights, norms, rate, duration, n_spikes):
+        finite = np.isfinite(losses)
+        total_weight = weights[finite].sum()
+        loss = (
+            float(weights[finite] @ losses[finite]) / total_weight
+            if total_weight > 0
+            else math.nan
+        )
+        val_loss = val_score = math.nan
+        if self.held_out is not None:
+            val_loss, val_score = self.held_out(self.state.network)
+        return {
+            "epoch": epoch,
+            "loss": loss,
+            "val_loss": val_loss,
+            "val_score": val_score,
+            "learning_rate": float(rate),
+            "grad_norm": float(norms[finite].mean()) if finite.any() else math.nan,
+            "duration": duration,
+            "n_spikes": n_spikes,
+        }

@@ -1,0 +1,229 @@
+"""Loss spikes during training: the watch that finds and records them, and one
+object per ``spike_policy`` that decides what training does about them."""
+
+import math
+
+import numpy as np
+
+from .._warn import warn_at_user
+from ..history import Spike
+from ..spikes import LossSpikeError, LossSpikeWarning
+
+__all__ = ["POLICIES", "SpikeWatch"]
+
+#: At most this many row numbers are kept per spike record...
+SPIKE_INDEX_CAP = 1024
+#: ...and at most this many spike records per estimator (all are counted in the
+#: history's "n_spikes").
+SPIKE_RECORD_CAP = 1000
+#: Under spike_policy='skip', more spikes than this in consecutive batches stop
+#: training with stop_reason_='spike'.
+SKIP_LIMIT = 10
+#: Under spike_policy='rollback', more rollbacks than this without an epoch free of
+#: spikes in between stop training with stop_reason_='spike'.
+ROLLBACK_LIMIT = 5
+
+
+class SpikePolicy:
+    """What training does about a spike; the base class acts as 'ignore'.
+
+    Attributes
+    ----------
+    compiled : bool
+        Whether the policy never changes the course of training beyond skipping
+        non-finite batches, so that the compiled runner may train under it and
+        the spike checks can be replayed after its epoch.
+    """
+
+    compiled = True
+
+    def __init__(self, state):
+        self.state = state
+
+    def begin(self):
+        """Training starts."""
+
+    def act(self, spike, finite):
+        """Do what the policy says about ``spike``; return whether to skip its update.
+
+        A non-finite loss or gradient is never applied, whatever the policy.
+        """
+        return not finite
+
+    def clean_batch(self):
+        """A batch passed the check."""
+
+    def epoch_end(self, n_spikes):
+        """An epoch with ``n_spikes`` spikes ended."""
+
+    def stops(self):
+        """Whether repeated spikes end training (``stop_reason_ == 'spike'``)."""
+        return False
+
+    def summarize(self, n_spikes, worst):
+        """Report the spikes of a call, ``worst`` the one of the largest ratio."""
+
+
+class WarnPolicy(SpikePolicy):
+    """Train on; one warning per call sums the spikes up."""
+
+    def summarize(self, n_spikes, worst):
+        warn_at_user(
+            f"{n_spikes} loss spike(s) in this call (spikes_ lists them with their "
+            f"rows); the worst at epoch {worst.epoch}, batch {worst.batch}: loss "
+            f"{worst.loss:.6g}, {worst.ratio:.3g} times the baseline "
+            f"{worst.baseline:.6g}. A learning rate that overcorrects, or bad rows "
+            "in the data, cause spikes; spike_policy sets what to do.",
+            LossSpikeWarning,
+        )
+
+
+class SkipPolicy(SpikePolicy):
+    """Skip the spiking batch's update; stop after :data:`SKIP_LIMIT` in a row."""
+
+    compiled = False
+
+    def __init__(self, state):
+        super().__init__(state)
+        self.consecutive = 0
+
+    def act(self, spike, finite):
+        self.consecutive += 1
+        return True
+
+    def clean_batch(self):
+        self.consecutive = 0
+
+    def stops(self):
+        return self.consecutive > SKIP_LIMIT
+
+
+class RollbackPolicy(SpikePolicy):
+    """Return to the parameters after the last epoch free of spikes and halve the
+    learning rate; stop after :data:`ROLLBACK_LIMIT` rollbacks without such an epoch."""
+
+    compiled = False
+
+    def __init__(self, state):
+        super().__init__(state)
+        self.rollbacks = 0
+        self.clean_snapshot = None
+
+    def begin(self):
+        self.clean_snapshot = self.state.snapshot()
+
+    def act(self, spike, finite):
+        self.state.restore(self.clean_snapshot)
+        self.state.rate_factor *= 0.5
+        self.rollbacks += 1
+        return True
+
+    def epoch_end(self, n_spikes):
+        if n_spikes == 0:
+            self.clean_snapshot = self.state.snapshot()
+            self.rollbacks = 0
+
+    def stops(self):
+        return self.rollbacks > ROLLBACK_LIMIT
+
+
+class RaisePolicy(SpikePolicy):
+    """Raise :class:`~skfit.LossSpikeError`, which undoes the whole call."""
+
+    compiled = False
+
+    def act(self, spike, finite):
+        raise LossSpikeError(spike)
+
+
+POLICIES = {
+    "ignore": SpikePolicy,
+    "warn": WarnPolicy,
+    "skip": SkipPolicy,
+    "rollback": RollbackPolicy,
+    "raise": RaisePolicy,
+}
+
+
+class SpikeWatch:
+    """Checks batch losses with the state's detector, records spikes with their
+    rows, and applies the policy.
+
+    Parameters
+    ----------
+    state : TrainingState
+        Holds the detector and the list of spike records.
+    policy : SpikePolicy
+        What to do about a spike.
+    batches : list of slice
+        The batches' positions in an epoch's order of rows.
+    n_rows : int
+        The number of rows of the X passed in, for the dtype of row numbers.
+    """
+
+    def __init__(self, state, policy, batches, n_rows):
+        self.state = state
+        self.policy = policy
+        self.batches = batches
+        # int32 row numbers halve the size of spike records wherever they fit.
+        self.index_dtype = np.int32 if n_rows < 2**31 else np.int64
+        self.n_spikes = 0
+        self.worst = None
+
+    def check(self, epoch, batch, objective, grad_norm, order, m):
+        """Check one batch; return ``(is_spike, skip its update)``."""
+        detector = self.state.spike_detector
+        finite_grad = math.isfinite(grad_norm)
+        # A non-finite gradient is a spike whatever the loss: checked as infinite.
+        if not detector.check(objective if finite_grad else math.inf, m):
+            self.policy.clean_batch()
+            return False, False
+        finite = finite_grad and math.isfinite(objective)
+        skip = self.found(
+            epoch, batch, objective, order, m, finite, detector.previous_baseline
+        )
+        return True, skip
+
+    def replay(self, epoch, order, losses, grad_norms, sizes):
+        """Check an epoch's recorded batch losses at once, as :meth:`check` does
+        batch by batch; record the spikes and return how many there were."""
+        finite_grads = np.isfinite(grad_norms)
+        spikes, baselines = self.state.spike_detector.check_run(
+            np.where(finite_grads, losses, np.inf), sizes
+        )
+        for b in np.flatnonzero(spikes).tolist():
+            objective = float(losses[b])
+            finite = bool(finite_grads[b]) and math.isfinite(objective)
+            self.found(
+                epoch, b, objective, order, int(sizes[b]), finite, float(baselines[b])
+            )
+        return int(spikes.sum())
+
+    def found(self, epoch, batch, objective, order, m, finite, baseline):
+        """Record a spike, compared with ``baseline``, and apply the policy; return
+        whether to skip the update."""
+        rows = self.batches[batch]
+        # Without an order the batches walk X in order, so positions are row numbers.
+        indices = np.arange(rows.start, rows.stop) if order is None else order[rows]
+        spike = Spike(
+            epoch=epoch,
+            batch=batch,
+            loss=float(objective),
+            baseline=float(baseline),
+            ratio=float(objective / baseline if finite and baseline else math.inf),
+            sample_indices=np.asarray(
+                indices[:SPIKE_INDEX_CAP], dtype=self.index_dtype
+            ),
+            n_samples=m,
+        )
+        self.n_spikes += 1
+        if len(self.state.spikes) < SPIKE_RECORD_CAP:
+            self.state.spikes.append(spike)
+        if self.worst is None or not spike.ratio <= self.worst.ratio:
+            self.worst = spike
+        return self.policy.act(spike, finite)
+
+    def summarize(self):
+        """The policy's report of this call's spikes, if there were any."""
+        if self.worst is not None:
+            self.policy.summarize(self.n_spikes, self.worst)

@@ -1,0 +1,122 @@
+"""The stopping rules: each reads an epoch's record and says whether it fires.
+
+:func:`stop_rules` lists them in the order of precedence that ``stop_reason_``
+reports when several fire in one epoch: diverged, spike, callback,
+loss_threshold, early_stopping, tol. (An interrupt ends training before any rule
+is asked; reaching ``max_epochs`` is what is left when none fires.)
+"""
+
+import math
+
+__all__ = ["DIVERGENCE_RATE_DIVISOR", "stop_rules"]
+
+#: An epoch loss above this multiple of the best epoch loss of the fit (and above
+#: the loss of its first epoch) counts towards divergence...
+DIVERGENCE_FACTOR = 10.0
+#: ...and this many such epochs in a row are divergence.
+DIVERGENCE_PATIENCE = 3
+#: How much smaller a learning rate the divergence warning suggests.
+DIVERGENCE_RATE_DIVISOR = 10.0
+
+
+class Divergence:
+    """A non-finite epoch loss, or :data:`DIVERGENCE_PATIENCE` epochs in a row
+    above both :data:`DIVERGENCE_FACTOR` times the best epoch loss and the first."""
+
+    reason = "diverged"
+
+    def __init__(self):
+        self.first = None
+        self.best = math.inf
+        self.above = 0
+
+    def __call__(self, record):
+        loss = record["loss"]
+        if not math.isfinite(loss):
+            return True
+        self.first = loss if self.first is None else self.first
+        self.best = min(self.best, loss)
+        exploded = loss > max(DIVERGENCE_FACTOR * self.best, self.first)
+        self.above = self.above + 1 if exploded else 0
+        return self.above >= DIVERGENCE_PATIENCE
+
+
+class Patience:
+    """Fires after ``patience`` epochs in a row without an improvement of the
+    record's ``key`` by more than ``tol``: ``value < best - tol``, absolute, as in
+    scikit-learn."""
+
+    def __init__(self, reason, key, tol, patience):
+        self.reason = reason
+        self.key = key
+        self.tol = tol
+        self.patience = patience
+        self.best = math.inf
+        self.count = 0
+
+    def __call__(self, record):
+        value = record[self.key]
+        self.count = self.count + 1 if not value < self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.count >= self.patience
+
+
+class LossThreshold:
+    """The training loss is at or below ``threshold``."""
+
+    reason = "loss_threshold"
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def __call__(self, record):
+        return record["loss"] <= self.threshold
+
+
+class SpikeLimit:
+    """The spike policy says repeated spikes end training."""
+
+    reason = "spike"
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def __call__(self, record):
+        return self.policy.stops()
+
+
+class CallbackStop:
+    """A callback's ``on_epoch_end`` returned True. Every callback hears of every
+    epoch, whatever the others return."""
+
+    reason = "callback"
+
+    def __init__(self, callbacks, estimator):
+        self.callbacks = callbacks
+        self.estimator = estimator
+
+    def __call__(self, record):
+        stop = False
+        for callback in self.callbacks:
+            stop |= bool(callback.on_epoch_end(self.estimator, record))
+        return stop
+
+
+def stop_rules(config, policy, estimator, monitor_validation):
+    """The rules that apply to a training call, in order of precedence."""
+    rules = [
+        Divergence(),
+        SpikeLimit(policy),
+        CallbackStop(config.callbacks, estimator),
+    ]
+    if config.loss_threshold is not None:
+        rules.append(LossThreshold(config.loss_threshold))
+    if monitor_validation:
+        rules.append(
+            Patience(
+                "early_stopping", "val_loss", config.tol or 0.0, config.n_iter_no_change
+            )
+        )
+    if config.tol is not None:
+        rules.append(Patience("tol", "loss", config.tol, config.n_iter_no_change))
+    return rules
