@@ -50,9 +50,16 @@ html_title = f"skfit {release}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # The comparison's six-column table takes the page's whole width.
+    "secondary_sidebar_items": {"**": ["page-toc"], "comparison": []},
 }
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["skfit.css"]
+# Pages without sub-pages need no section navigation: their width goes to the text.
+html_sidebars = {
+    page: [] for page in ("index", "getting_started", "command_line", "comparison")
+}
 
 # The gallery. An example that needs an optional extra names the modules in a
 # comment line "# requires: dask, dask_ml"; when one is missing here, the
