@@ -9,9 +9,11 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
 
-from skfit import find_learning_rate
+from skfit import GDRegressor, find_learning_rate
 from skfit.__main__ import main
+from skfit._cli._data import preprocessor
 
 pd = pytest.importorskip("pandas")
 
@@ -163,13 +165,7 @@ def test_find_lr_prints_the_suggestion_and_writes_the_plot(
     suggestion = float(re.search(r"suggested learning rate: (\S+)", out).group(1))
     # The same test through the Python API, on the pipeline train would build.
     frame = pd.read_csv(regression_csv)
-    from skfit._cli._data import preprocessor
-
     X = frame.drop(columns="price")
-    from sklearn.pipeline import make_pipeline
-
-    from skfit import GDRegressor
-
     expected = find_learning_rate(
         make_pipeline(preprocessor(X), GDRegressor(random_state=0)), X, frame.price
     ).suggestion

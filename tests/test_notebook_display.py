@@ -175,15 +175,8 @@ def test_history_repr_is_a_table_of_the_last_epochs():
     history = _history(12)
     lines = repr(history).splitlines()
     assert lines[0] == "History of 12 epochs, the last 5 shown"
-    assert lines[1].split() == [
-        "epoch",
-        "loss",
-        "val_loss",
-        "val_score",
-        "learning_rate",
-        "grad_norm",
-        "spikes",
-    ]
+    header = "epoch loss val_loss val_score learning_rate grad_norm spikes"
+    assert lines[1].split() == header.split()
     rows = [line.split() for line in lines[2:]]
     assert [int(row[0]) for row in rows] == [8, 9, 10, 11, 12]
     np.testing.assert_allclose(
