@@ -21,7 +21,11 @@ EPOCH_KEYS = (
     "grad_norm",
     "duration",
     "n_spikes",
+    "n_batches",
+    "n_nonfinite",
 )
+#: The integer keys.
+_COUNTS = ("epoch", "n_spikes", "n_batches", "n_nonfinite")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class History:
     dict. Keys: ``"epoch"`` (counting from 1), ``"loss"``, ``"val_loss"``,
     ``"val_score"`` (NaN without a validation share), ``"learning_rate"``,
     ``"grad_norm"`` (mean over the epoch's batches of the gradient's Euclidean
-    norm), ``"duration"`` (seconds) and ``"n_spikes"``.
+    norm), ``"duration"`` (seconds), ``"n_spikes"``, ``"n_batches"`` (batches
+    run) and ``"n_nonfinite"`` (batches whose loss or gradient was not finite, so
+    never applied).
 
     Attributes
     ----------
@@ -108,7 +114,7 @@ class History:
         if isinstance(key, str):
             if key not in EPOCH_KEYS:
                 raise KeyError(f"{key!r} is not a History key; keys are {EPOCH_KEYS}")
-            dtype = int if key in ("epoch", "n_spikes") else float
+            dtype = int if key in _COUNTS else float
             return np.array([record[key] for record in self._records], dtype=dtype)
         return self._records[key]
 

@@ -675,3 +675,22 @@ def test_estimator_is_usable_after_an_interrupt(iris):
     fit_quietly(est.set_params(max_epochs=4), X, y)
     assert est.n_epochs_ == 4
     assert est.stop_reason_ == "max_epochs"
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_features_that_overflow_every_gradient_stop_at_once(Estimator):
+    # Every gradient norm overflows, so no update can be applied: training stops
+    # after the first epoch and says to scale the features, instead of running
+    # to max_epochs advising a larger learning rate.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3)) * 1e300
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="Scale the features") as record:
+        est = Estimator(max_epochs=50, random_state=0).fit(X, y)
+    assert not any("max_epochs" in str(w.message) for w in record)
+    assert est.stop_reason_ == "diverged"
+    assert est.converged_ is False
+    assert est.n_epochs_ == 1
+    assert est.t_ == 0
+    assert est.history_["n_nonfinite"][0] == est.history_["n_batches"][0] == 4
+    assert np.all(np.isfinite(est.predict(X / 1e300)))

@@ -22,7 +22,7 @@ from ._held_out import HeldOutScorer
 from ._python_batches import PythonBatches
 from ._spikes import POLICIES, SpikeWatch
 from ._state import TrainingOutcome
-from ._stopping import DIVERGENCE_RATE_DIVISOR, stop_rules
+from ._stopping import DIVERGENCE_RATE_DIVISOR, Overflow, stop_rules
 from ._update import Update, sparse_penalty_weights
 
 __all__ = ["train"]
@@ -184,7 +184,16 @@ class Training:
     def warn(self, reason):
         """The warning a stop by ``reason`` calls for, if any."""
         rate = self.config.learning_rate * self.state.rate_factor
-        if reason == "diverged":
+        history = self.state.history
+        if reason == "diverged" and history and Overflow.fired(history[-1]):
+            warn_at_user(
+                "No update could be applied: the loss or the gradient of every "
+                "batch overflowed, so the features (or the targets) are far too "
+                "large for floating point. Scale the features, for example with "
+                "StandardScaler, before training.",
+                ConvergenceWarning,
+            )
+        elif reason == "diverged":
             warn_at_user(
                 f"Training diverged (the loss became non-finite or exploded) with "
                 f"learning_rate={rate:g}, which is likely too large: try "
@@ -251,6 +260,7 @@ class Training:
 
     def epoch_record(self, epoch, losses, weights, norms, rate, duration, n_spikes):
         finite = np.isfinite(losses)
+        applied = finite & np.isfinite(norms)
         total_weight = weights[finite].sum()
         loss = (
             float(weights[finite] @ losses[finite]) / total_weight
@@ -269,4 +279,7 @@ class Training:
             "grad_norm": float(norms[finite].mean()) if finite.any() else math.nan,
             "duration": duration,
             "n_spikes": n_spikes,
+            "n_batches": len(losses),
+            # Batches whose loss or gradient was not finite: never applied.
+            "n_nonfinite": int(len(losses) - applied.sum()),
         }
