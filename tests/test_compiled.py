@@ -9,6 +9,8 @@ fits outside its scope never reach it.
 """
 
 import functools
+import subprocess
+import sys
 import warnings
 
 import numba
@@ -1085,3 +1087,16 @@ def test_loops_agree_on_random_problems(
     assert_allclose(compiled.intercept_, python.intercept_, rtol=1e-6, atol=1e-10)
     assert_allclose(compiled.history_.batch_loss, python.history_.batch_loss, rtol=1e-5)
     assert compiled.t_ == python.t_
+
+
+def test_import_skfit_does_not_import_numba():
+    # numba takes most of a cold import; it is imported by the first compiled call.
+    code = (
+        "import sys, skfit, skfit.plotting, skfit.losses, skfit.optimizers\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+        "from sklearn.datasets import load_iris\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "skfit.GDClassifier(max_epochs=1, tol=None).fit(X, y)\n"
+        "assert 'numba' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
