@@ -9,6 +9,8 @@ fits outside its scope never reach it.
 """
 
 import functools
+import subprocess
+import sys
 import warnings
 
 import numba
@@ -588,7 +590,6 @@ OUT_OF_SCOPE = {
     "skip": (GDRegressor, "regression", {"spike_policy": "skip"}),
     "rollback": (GDRegressor, "regression", {"spike_policy": "rollback"}),
     "raise": (GDClassifier, "multiclass", {"spike_policy": "raise"}),
-    "batch_callback": (GDRegressor, "regression", {"callbacks": BatchCounter}),
     "user_optimizer": (GDRegressor, "two_outputs", {"optimizer": MyAdam}),
     "full_batch": (GDRegressor, "regression", {"batch_size": None}),
     "one_batch": (GDClassifier, "binary", {"batch_size": 60}),
@@ -605,9 +606,7 @@ OUT_OF_SCOPE = {
 def test_out_of_scope_fits_train_in_python(kernel_calls, case):
     Estimator, name, params = OUT_OF_SCOPE[case]
     params = dict(params)
-    if case == "batch_callback":
-        params["callbacks"] = [BatchCounter()]
-    elif case == "user_optimizer":
+    if case == "user_optimizer":
         params["optimizer"] = MyAdam()
     elif case == "user_loss":
         params["loss"] = HalfSquares()
@@ -615,8 +614,30 @@ def test_out_of_scope_fits_train_in_python(kernel_calls, case):
     est = Estimator(**{**BASE, **params}).fit(X, y)
     assert kernel_calls == []
     assert est.n_epochs_ == 5
-    if case == "batch_callback":
-        assert est.callbacks[0].batches == 5 * 4
+
+
+@pytest.mark.parametrize("name", ["regression", "multiclass"])
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_an_observing_batch_callback_changes_no_bit(
+    kernel_calls, name, shuffle, sparse
+):
+    # The callbacks hear of each batch between kernel calls of one batch each,
+    # whose arithmetic is the epoch kernel's: the same parameters to the bit.
+    Estimator, X, y = problem(name)
+    if sparse:
+        X = sparse_rows(X)
+    params = {**BASE, "shuffle": shuffle, "penalty": "elasticnet"}
+    plain = Estimator(**params).fit(X, y)
+    n_plain = len(kernel_calls)
+    counter = BatchCounter()
+    observed = Estimator(**params, callbacks=[counter]).fit(X, y)
+    assert len(kernel_calls) - n_plain == 5 * 4  # one call per batch
+    assert counter.batches == 5 * 4
+    assert_array_equal(observed.coef_, plain.coef_)
+    assert_array_equal(observed.intercept_, plain.intercept_)
+    assert observed.t_ == plain.t_
+    assert_allclose(observed.history_["loss"], plain.history_["loss"], rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -1085,3 +1106,16 @@ def test_loops_agree_on_random_problems(
     assert_allclose(compiled.intercept_, python.intercept_, rtol=1e-6, atol=1e-10)
     assert_allclose(compiled.history_.batch_loss, python.history_.batch_loss, rtol=1e-5)
     assert compiled.t_ == python.t_
+
+
+def test_import_skfit_does_not_import_numba():
+    # numba takes most of a cold import; it is imported by the first compiled call.
+    code = (
+        "import sys, skfit, skfit.plotting, skfit.losses, skfit.optimizers\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+        "from sklearn.datasets import load_iris\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "skfit.GDClassifier(max_epochs=1, tol=None).fit(X, y)\n"
+        "assert 'numba' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,10 +13,10 @@ replays the detector over them.
 That replay is why only the spike policies that never change the course of
 training run compiled: under them, a batch is skipped exactly when its objective or
 gradient is not finite, which the kernel decides itself. Everything else goes
-through the Python runner: hidden layers, X that is neither C-ordered dense nor
-CSR, user-supplied losses and optimizers, per-batch callbacks, and the "skip",
-"rollback" and "raise" policies. Results agree with the Python runner to rounding:
-the kernel sums in its own order.
+through the Python runner: hidden layers, user-supplied losses and optimizers,
+and the "skip", "rollback" and "raise" policies. Per-batch callbacks are heard
+between kernel calls of one batch each. Results agree with the Python runner to
+rounding: the kernel sums in its own order.
 """
 
 import math
@@ -58,7 +58,6 @@ def compiled_batches(training):
     X = data.X
     if (
         not get_config()["use_numba"]
-        or training.batch_callbacks
         or not training.watch.policy.compiled
         or state.network.n_layers != 1
         or not _is_formula(state.optimizer, FormulaOptimizer, ("init", "update"))
@@ -107,6 +106,8 @@ class CompiledBatches:
         """Train one epoch's batches in ``order``, then replay the spike checks on
         the recorded batch losses; returns as the Python runner's ``run_epoch``."""
         training = self.training
+        if training.batch_callbacks:
+            return self.run_batch_by_batch(epoch, order, losses, weights, norms)
         rate = training.rate_at(self.state.t)
         done = n_spikes = 0
         try:
@@ -127,6 +128,51 @@ class CompiledBatches:
             # Python runner (a late interrupt may leave its spikes unrecorded).
             interrupted = True
         return done, rate, n_spikes, interrupted
+
+    def run_batch_by_batch(self, epoch, order, losses, weights, norms):
+        """As :meth:`run_epoch`, with one kernel call per batch, so that the
+        per-batch callbacks hear of each batch. The kernel's arithmetic does not
+        depend on how many batches a call trains, so the parameters are those of
+        a fit without the callbacks, to the bit."""
+        training, state = self.training, self.state
+        positions = np.arange(training.data.n_train) if order is None else order
+        rate = training.rate_at(state.t)
+        done = n_spikes = 0
+        try:
+            for b, batch in enumerate(training.batches):
+                rates = training.rates_from(state.t, 1)
+                _, n_steps, interrupted = self.run(
+                    positions[batch],
+                    rates,
+                    losses[b : b + 1],
+                    weights[b : b + 1],
+                    norms[b : b + 1],
+                )
+                if interrupted:
+                    return done, rate, n_spikes, True
+                if n_steps:
+                    rate = rates[0]
+                n_spikes += training.watch.replay(
+                    epoch,
+                    order,
+                    losses[b : b + 1],
+                    norms[b : b + 1],
+                    training.batch_sizes[b : b + 1],
+                    first_batch=b,
+                )
+                done = b + 1
+                batch_record = {
+                    "epoch": epoch,
+                    "batch": b,
+                    "loss": float(losses[b]),
+                    "n_samples": int(training.batch_sizes[b]),
+                    "skipped": not n_steps,
+                }
+                for callback in training.batch_callbacks:
+                    callback.on_batch_end(training.estimator, batch_record)
+        except KeyboardInterrupt:
+            return done, rate, n_spikes, True
+        return done, rate, n_spikes, False
 
     def run(self, order, rates, losses, weights, norms):
         """Train the epoch's batches and advance the update counters; return

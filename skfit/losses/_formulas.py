@@ -13,9 +13,7 @@ that a compiled loop specialises on the loss it is given and nothing else.
 import math
 from collections import namedtuple
 
-from numba.extending import overload
-
-from .._numba import FASTMATH, jit
+from .._numba import FASTMATH, jit, overload
 
 __all__ = [
     "AbsoluteErrorKernel",
@@ -213,7 +211,7 @@ def row_loss_gradient(kernel, raw, y, grad):
     return _FORMULAS[type(kernel)](kernel, raw, y, grad)
 
 
-@overload(row_loss_gradient, jit_options={"cache": True})
+@overload(row_loss_gradient)
 def _row_loss_gradient_overload(kernel, raw, y, grad):
     formula = _FORMULAS[kernel.instance_class]
     return lambda kernel, raw, y, grad: formula(kernel, raw, y, grad)
