@@ -197,9 +197,9 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
                 self.__dict__.clear()
                 self.__dict__.update(saved)
             raise
-        except Exception:
-            # Nothing is fitted half-way: a refused or failed call leaves the
-            # estimator as it was.
+        except BaseException:
+            # Nothing is fitted half-way: a refused or failed call (whatever a
+            # callback raised, SystemExit included) leaves the estimator as it was.
             if checkpoint is not None:
                 state.rollback(checkpoint)
             self.__dict__.clear()

@@ -159,6 +159,8 @@ class Training:
                     if fired:
                         reason = fired[0]
                         break
+            if reason in ("diverged", "early_stopping"):
+                state.restore(best_snapshot)
             outcome = TrainingOutcome(reason, best_epoch, best)
         except KeyboardInterrupt as interrupt:
             outcome = TrainingOutcome("interrupted", best_epoch, best)
@@ -169,10 +171,7 @@ class Training:
             # training ended, so that on_train_end can read stop_reason_.
             if outcome is not None and config.report_outcome is not None:
                 config.report_outcome(outcome)
-            for callback in config.callbacks:
-                callback.on_train_end(self.estimator)
-        if reason in ("diverged", "early_stopping"):
-            state.restore(best_snapshot)
+            self.end_callbacks(outcome)
         self.watch.summarize()
         self.warn(reason)
         if reason == "interrupted":
@@ -180,6 +179,17 @@ class Training:
             interrupt.outcome = outcome
             raise interrupt
         return outcome
+
+    def end_callbacks(self, outcome):
+        """Tell the callbacks that training ended. An interrupt from one of them
+        comes after the training it ends, so it carries the outcome: the fit is
+        kept, and the interrupt raised on."""
+        try:
+            for callback in self.config.callbacks:
+                callback.on_train_end(self.estimator)
+        except KeyboardInterrupt as interrupt:
+            interrupt.outcome = outcome
+            raise
 
     def warn(self, reason):
         """The warning a stop by ``reason`` calls for, if any."""
