@@ -3,9 +3,10 @@
 from numbers import Real
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.special import xlogy
 
-from ._loss_base import Loss
+from ._loss_base import Loss, _row_weights, smallest_share
 from ._sklearn_compat import Interval
 
 
@@ -34,6 +35,13 @@ class SquaredError(Loss):
         residual = raw - y
         return 0.5 * np.einsum("ij,ij->i", residual, residual), residual
 
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 2
+
+    def optimal_constant(self, Y, sample_weight=None):
+        """The weighted mean of each column (see :meth:`Loss.optimal_constant`)."""
+        return np.average(Y, axis=0, weights=sample_weight).astype(Y.dtype)
+
 
 class _ResidualLoss(Loss):
     """A loss of the residual ``r = raw - y``: subclasses give ``_terms(r)``,
@@ -49,6 +57,31 @@ class _ResidualLoss(Loss):
         values, grad = self._terms(raw - y)
         return values.sum(axis=1), grad
 
+    # ------------------------------------- best constant, units of the target
+    def optimal_constant(self, Y, sample_weight=None):
+        """Each column's minimiser of the weighted mean loss (see
+        :meth:`Loss.optimal_constant`), by a bounded one-dimensional search.
+
+        The loss grows with the size of the residual, so the minimiser lies
+        between the column's smallest and largest target; the function is convex,
+        so the search (Brent's, to a billionth of that range) finds it.
+        """
+        weights = _row_weights(sample_weight, Y.shape[0])
+        constant = np.empty(Y.shape[1])
+        for k, column in enumerate(Y.T.astype(float)):
+            low, high = column.min(), column.max()
+            if low == high:
+                constant[k] = low
+                continue
+            found = minimize_scalar(
+                lambda c, column=column: weights @ self._terms(c - column)[0],
+                bounds=(low, high),
+                method="bounded",
+                options={"xatol": 1e-9 * (high - low)},
+            )
+            constant[k] = found.x
+        return constant.astype(Y.dtype)
+
 
 class AbsoluteError(_ResidualLoss):
     """The absolute error ``|raw - y|``; its gradient is ``sign(raw - y)``.
@@ -63,6 +96,28 @@ class AbsoluteError(_ResidualLoss):
 
     def _terms(self, r):
         return np.abs(r), np.sign(r)
+
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 1
+
+    def optimal_constant(self, Y, sample_weight=None):
+        """The weighted median of each column (see :meth:`Loss.optimal_constant`);
+        where half the weight lies on each side of a gap, its midpoint, as
+        ``numpy.median`` takes for an even number of equal weights."""
+        weights = _row_weights(sample_weight, Y.shape[0])
+        constant = np.empty(Y.shape[1])
+        for k, column in enumerate(Y.T):
+            order = np.argsort(column, kind="stable")
+            values = column[order]
+            below = np.cumsum(weights[order])
+            # The tolerance absorbs the rounding of the cumulative sums.
+            half, slack = 0.5 * below[-1], 1e-12 * below[-1]
+            middle = int(np.searchsorted(below, half - slack))
+            tie = below[middle] <= half + slack and middle + 1 < len(values)
+            constant[k] = (
+                0.5 * (values[middle] + values[middle + 1]) if tie else values[middle]
+            )
+        return constant.astype(Y.dtype)
 
 
 class Huber(_ResidualLoss):
@@ -99,6 +154,13 @@ class Huber(_ResidualLoss):
         values = np.where(small, 0.5 * r * r, eps * (absolute - 0.5 * eps))
         return values, np.clip(r, -eps, eps)
 
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 2
+
+    def rescaled(self, scale):
+        """Huber with ``epsilon / scale``, for targets in units of ``scale``."""
+        return type(self)(epsilon=self.epsilon / scale)
+
 
 class EpsilonInsensitive(_ResidualLoss):
     """Errors within ``epsilon`` are free: ``max(0, |raw - y| - epsilon)``.
@@ -128,6 +190,13 @@ class EpsilonInsensitive(_ResidualLoss):
     def _terms(self, r):
         outside = np.abs(r) - self.epsilon
         return np.maximum(outside, 0), np.where(outside > 0, np.sign(r), 0)
+
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 1
+
+    def rescaled(self, scale):
+        """The tube ``epsilon / scale``, for targets in units of ``scale``."""
+        return type(self)(epsilon=self.epsilon / scale)
 
 
 def _capped_exp(raw):
@@ -180,3 +249,12 @@ class Poisson(Loss):
     def inverse_link(self, raw):
         """The predicted mean ``exp(raw)`` (capped, see Notes)."""
         return _capped_exp(raw)[1]
+
+    # ----------------------------------------------------- best constant
+    def optimal_constant(self, Y, sample_weight=None):
+        """The log of each column's weighted mean (see
+        :meth:`Loss.optimal_constant`). A column of zeros, whose optimum is minus
+        infinity, gets the mean of a count of 1 in half of its lightest row."""
+        mean = np.average(Y, axis=0, weights=sample_weight).astype(float)
+        floor = smallest_share(sample_weight, Y.shape[0])
+        return np.log(np.where(mean > 0, mean, floor)).astype(Y.dtype)
