@@ -294,7 +294,7 @@ class _Loop:
                     grad_raw *= (swb / (m * self.mean_weight))[:, np.newaxis]
                 # The batch's share of the objective's weight; 1 for equal weights.
                 scale = weight / (m * self.mean_weight)
-                objective = data_loss + penalty.value(weights)
+                objective = (data_loss + penalty.value(weights)) * config.loss_scale
                 network.backward(Xb, grad_raw, self.workspace)
                 penalty.add_gradient(weights, weight_grads, scale)
                 grad_norm = math.sqrt(float(np.dot(flat_grad, flat_grad)))
@@ -352,6 +352,7 @@ class _Loop:
                 batch_weights,
                 grad_norms,
             )
+            batch_losses[:done] *= self.config.loss_scale
             if n_steps:
                 rate = rates[n_steps - 1]
             n_spikes = self.replay_spike_checks(
@@ -471,4 +472,5 @@ class _Loop:
         losses = self.config.loss.loss(data.Y_val, raw)
         data_loss = float(np.average(losses, weights=data.sample_weight_val))
         loss = data_loss + self.config.penalty.value(network.flat[: network.n_weights])
+        loss *= self.config.loss_scale
         return loss, float(data.score(raw, data.y_val, data.sample_weight_val))

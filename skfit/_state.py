@@ -33,6 +33,9 @@ class TrainingState:
     t: int = 0
     #: Multiplies the learning rate; each rollback after a spike halves it.
     rate_factor: float = 1.0
+    #: The standardised units a regression target is trained in (a
+    #: :class:`~skfit._target_scaling.TargetScaling`), or None.
+    target_scaling: object = None
 
     @property
     def n_epochs(self):
@@ -52,7 +55,13 @@ class TrainingState:
         return (
             self.snapshot(),
             copy.deepcopy(
-                (self.loss, self.schedule, self.spike_detector, self.random_state)
+                (
+                    self.loss,
+                    self.schedule,
+                    self.spike_detector,
+                    self.random_state,
+                    self.target_scaling,
+                )
             ),
             len(self.history),
             len(self.spikes),
@@ -62,7 +71,13 @@ class TrainingState:
 
     def rollback(self, checkpoint):
         snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.loss, self.schedule, self.spike_detector, self.random_state = objects
+        (
+            self.loss,
+            self.schedule,
+            self.spike_detector,
+            self.random_state,
+            self.target_scaling,
+        ) = objects
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]
@@ -112,6 +127,9 @@ class TrainingConfig:
     callbacks: list = field(default_factory=list)
     random_state: object = None
     warn_at_max_epochs: bool = True
+    #: The objective is trained in units of this much of the user's objective
+    #: (see :mod:`skfit._target_scaling`): every loss recorded is multiplied by it.
+    loss_scale: float = 1.0
 
 
 @dataclass

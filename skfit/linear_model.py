@@ -27,7 +27,7 @@ class _LinearModel:
 
     @property
     def coef_(self):
-        weights = self._fitted_state("coef_").network.coefs[0]
+        weights = self._output_layer("coef_")[0]
         if weights.shape[1] == 1 and not hasattr(self, "classes_"):
             coef = weights[:, 0]
         else:
@@ -69,7 +69,7 @@ class _LinearModel:
 
     @property
     def intercept_(self):
-        return self._fitted_state("intercept_").network.intercepts[0]
+        return self._output_layer("intercept_")[1]
 
 
 class GDRegressor(_LinearModel, GDRegressorBase):
@@ -107,7 +107,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
     >>> est = GDRegressor(batch_size=None, optimizer="sgd", learning_rate=0.5)
     >>> est.fit(X, y).stop_reason_, est.n_epochs_
-    ('tol', 24)
+    ('tol', 13)
     >>> round(est.score(X, y), 3)
     1.0
     """

@@ -70,11 +70,13 @@ class _MultilayerPerceptron:
 
     @property
     def coefs_(self):
-        return self._fitted_state("coefs_").network.coefs
+        coefs = self._fitted_state("coefs_").network.coefs
+        return [*coefs[:-1], self._output_layer("coefs_")[0]]
 
     @property
     def intercepts_(self):
-        return self._fitted_state("intercepts_").network.intercepts
+        intercepts = self._fitted_state("intercepts_").network.intercepts
+        return [*intercepts[:-1], self._output_layer("intercepts_")[1]]
 
 
 class MLPRegressor(_MultilayerPerceptron, GDRegressorBase):

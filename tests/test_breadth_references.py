@@ -719,7 +719,9 @@ BETA1, BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8  # skfit's documented Adam default
 
 
 def adamw_run(optimizer, alpha, learning_rate=0.1, epochs=4):
+    # A target trained in its own units, so the steps apply to coef_ as it is.
     X, y = regression_data(n_samples=60, n_features=3)
+    y = _datasets.unit_spread(y)
     recorder = RecordParameters()
     est = GDRegressor(
         optimizer=optimizer,
@@ -769,7 +771,9 @@ def test_adamw_step_is_adams_step_minus_rate_alpha_w():
             atol=1e-12,
             err_msg=f"weights after step {t}",
         )
-        assert_allclose(params[t][1], expected_intercept, rtol=1e-10, atol=1e-12)
+        # The bias starts optimal: its gradient is rounding noise, which Adam's
+        # normalised step turns into moves of about rate * noise / epsilon.
+        assert_allclose(params[t][1], expected_intercept, rtol=1e-10, atol=1e-10)
 
 
 def test_adamw_gradient_excludes_the_l2_term():
