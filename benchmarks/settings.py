@@ -1,0 +1,195 @@
+"""Which default training settings reach the optimum of convex problems?
+
+    python benchmarks/settings.py            # every setting, every dataset
+    python benchmarks/settings.py --datasets diabetes,digits --settings defaults,plateau
+
+Each candidate setting (public hyperparameters only: optimizer, learning_rate,
+schedule, batch_size, tol, n_iter_no_change) trains GDRegressor / GDClassifier with
+its own stopping rules on standardised features and the default penalty (l2,
+``alpha=1e-4``); after every epoch the exact training objective is evaluated (time
+excluded) and compared with the optimum of the exact solver (Ridge, or
+LogisticRegression with lbfgs, to a tolerance of 1e-10). Reported per setting: the
+stop reason, the epochs run, the gap to the optimum when training stopped, the
+epochs and seconds until the objective first came within 1% and 0.1%, and the fit
+time. The findings are in the project notes (defaults-findings.md).
+"""
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from threadpoolctl import threadpool_limits
+
+HERE = Path(__file__).resolve().parent
+# Measure the skfit of this checkout, whatever is installed.
+sys.path.insert(1, str(HERE.parent))
+
+import skfit  # noqa: E402
+from skfit.schedules import Plateau  # noqa: E402
+
+# isort: split
+from measure import skfit_trace, timed_fit  # noqa: E402
+from objective import (  # noqa: E402
+    encode_targets,
+    exact_solver,
+    model_objective,
+    optimum,
+    relative_gap,
+)
+from report import fmt_gap, fmt_time, markdown_table  # noqa: E402
+from workloads import (  # noqa: E402
+    bundled_data,
+    make_linear_workload,
+    training_workload,
+)
+
+#: The candidate settings: label -> hyperparameters changed from the defaults.
+SETTINGS = {
+    "defaults": {},
+    "lr 0.001": {"learning_rate": 0.001},
+    "plateau": {"schedule": "plateau"},
+    "plateau + tol 1e-5": {"schedule": "plateau", "tol": 1e-5},
+    "Plateau(0.5 p5)": {"schedule": Plateau(factor=0.5, patience=5)},
+    "batch 256 + plateau": {"batch_size": 256, "schedule": "plateau"},
+    "cosine": {"schedule": "cosine"},
+    "cosine + no tol": {"schedule": "cosine", "tol": None},
+    "lr 0.1 + cosine + no tol": {
+        "learning_rate": 0.1,
+        "schedule": "cosine",
+        "tol": None,
+    },
+    "plateau + tol 1e-6": {"schedule": "plateau", "tol": 1e-6},
+    "plateau + tol 1e-5 + nic 10": {
+        "schedule": "plateau",
+        "tol": 1e-5,
+        "n_iter_no_change": 10,
+    },
+    "lr 0.1 + plateau + tol 1e-5": {
+        "learning_rate": 0.1,
+        "schedule": "plateau",
+        "tol": 1e-5,
+    },
+    "lr 0.03 + plateau + tol 1e-5": {
+        "learning_rate": 0.03,
+        "schedule": "plateau",
+        "tol": 1e-5,
+    },
+    "batch 8 + plateau + tol 1e-5": {
+        "batch_size": 8,
+        "schedule": "plateau",
+        "tol": 1e-5,
+    },
+    "invscaling": {"schedule": "invscaling"},
+    "sgd + invscaling": {"optimizer": "sgd", "schedule": "invscaling"},
+    "full batch + lr 0.1": {"batch_size": None, "learning_rate": 0.1},
+}
+#: The binary workload of issue 12: make_classification's defaults.
+BINARY_SHAPE = (100_000, 100)
+REGRESSION_ROWS = 200_000
+
+
+def dataset(name, seed=0):
+    """A training workload by name: a bundled dataset or a large synthetic one."""
+    if name == "binary-100k":
+        X, y = make_classification(*BINARY_SHAPE, random_state=seed)
+        return training_workload(name, X, y, "classification")
+    if name == "regression-200k":
+        big = make_linear_workload("regression", REGRESSION_ROWS, seed)
+        return training_workload(name, big.X, big.y, "regression")
+    X, y, task = bundled_data(name)
+    return training_workload(name, X, y, task)
+
+
+DATASETS = ("diabetes", "breast_cancer", "digits", "binary-100k", "regression-200k")
+
+
+def estimator_for(workload, params, max_epochs):
+    cls = skfit.GDRegressor if workload.task == "regression" else skfit.GDClassifier
+    return cls(random_state=0, max_epochs=max_epochs, **params)
+
+
+def first_within(records, best, target):
+    """(epoch, seconds) of the first record within ``target`` of ``best``."""
+    for epoch, seconds, value in records:
+        if relative_gap(value, best) <= target:
+            return epoch, seconds
+    return None, None
+
+
+def measure(workload, label, params, best, Y, max_epochs, budget):
+    estimator = estimator_for(workload, params, max_epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trace = skfit_trace(clone(estimator), workload, Y, budget=budget)
+    fitted = trace.estimator
+    final = trace.records[-1][2]
+    row = [
+        label,
+        fitted.stop_reason_,
+        str(fitted.n_epochs_),
+        fmt_gap(relative_gap(final, best)),
+    ]
+    for target in (0.01, 0.001):
+        epoch, seconds = first_within(trace.records, best, target)
+        row.append("—" if epoch is None else f"{epoch} ({fmt_time(seconds)})")
+    row.append(fmt_time(trace.fit_seconds))
+    return row
+
+
+HEADERS = [
+    "setting",
+    "stop",
+    "epochs",
+    "gap at stop",
+    "to 1%: epoch (time)",
+    "to 0.1%: epoch (time)",
+    "fit time",
+]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--max-epochs", type=int, default=200)
+    parser.add_argument("--budget", type=float, default=120.0)
+    parser.add_argument("--threads", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with threadpool_limits(limits=args.threads):
+        for name in args.datasets.split(","):
+            workload = dataset(name)
+            Y = encode_targets(workload)
+            best = optimum(workload, Y)
+            exact = timed_fit(exact_solver(workload), workload.X, workload.y)
+            exact_gap = relative_gap(
+                model_objective(exact.estimator, workload, Y), best
+            )
+            rows = [
+                measure(
+                    workload,
+                    label,
+                    SETTINGS[label],
+                    best,
+                    Y,
+                    args.max_epochs,
+                    args.budget,
+                )
+                for label in args.settings.split(",")
+            ]
+            print(
+                f"\n### {name} ({workload.shape_text()}, optimum {best:.6g}; "
+                f"{type(exact.estimator).__name__} with its defaults: "
+                f"{fmt_time(exact.seconds)}, gap {fmt_gap(exact_gap)})\n"
+            )
+            print(markdown_table(HEADERS, rows), flush=True)
+
+
+if __name__ == "__main__":
+    main()
