@@ -21,7 +21,12 @@ from ._sklearn_compat import Interval, StrOptions
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _PARAMETERS = training_parameters(
-    learning_rate=0.001, batch_size=200, n_iter_no_change=10, linear=False
+    learning_rate=0.001,
+    batch_size=200,
+    n_iter_no_change=10,
+    linear=False,
+    schedule="constant",
+    tol=1e-4,
 )
 
 _NETWORK_PARAMETERS = """
