@@ -35,15 +35,19 @@ import skfit  # noqa: E402
 from skfit.schedules import Plateau  # noqa: E402
 
 # isort: split
-from measure import skfit_trace, timed_fit  # noqa: E402
+from measure import exact_fit, skfit_trace  # noqa: E402
 from objective import (  # noqa: E402
     encode_targets,
-    exact_solver,
-    model_objective,
     optimum,
     relative_gap,
 )
-from report import fmt_gap, fmt_time, git_description, markdown_table  # noqa: E402
+from report import (  # noqa: E402
+    fmt_gap,
+    fmt_reached_epoch,
+    fmt_time,
+    git_description,
+    markdown_table,
+)
 from workloads import (  # noqa: E402
     bundled_data,
     make_linear_workload,
@@ -116,14 +120,6 @@ def estimator_for(workload, params, max_epochs):
     return cls(random_state=0, max_epochs=max_epochs, **{**PREVIOUS_DEFAULTS, **params})
 
 
-def first_within(records, best, target):
-    """(epoch, seconds) of the first record within ``target`` of ``best``."""
-    for epoch, seconds, value in records:
-        if relative_gap(value, best) <= target:
-            return epoch, seconds
-    return None, None
-
-
 def measure(workload, label, params, best, Y, args):
     estimator = estimator_for(workload, params, args.max_epochs)
     with warnings.catch_warnings():
@@ -137,9 +133,8 @@ def measure(workload, label, params, best, Y, args):
         str(fitted.n_epochs_),
         fmt_gap(relative_gap(final, best)),
     ]
-    for target in (0.01, 0.001):
-        epoch, seconds = first_within(trace.records, best, target)
-        row.append("—" if epoch is None else f"{epoch} ({fmt_time(seconds)})")
+    for share in (0.01, 0.001):
+        row.append(fmt_reached_epoch(trace.within(best, share)))
     row.append(fmt_time(trace.fit_seconds))
     return row
 
@@ -149,8 +144,8 @@ HEADERS = [
     "stop",
     "epochs",
     "gap at stop",
-    "to 1%: epoch (time)",
-    "to 0.1%: epoch (time)",
+    "to 1%",
+    "to 0.1%",
     "fit time",
 ]
 
@@ -181,8 +176,7 @@ def main(argv=None):
             workload = dataset(name)
             Y = encode_targets(workload)
             best = optimum(workload, Y)
-            exact = timed_fit(exact_solver(workload), workload.X, workload.y)
-            gap = relative_gap(model_objective(exact.estimator, workload, Y), best)
+            exact, gap = exact_fit(workload, Y, best)
             rows = [
                 measure(workload, label, SETTINGS[label], best, Y, args)
                 for label in args.settings.split(",")
