@@ -88,7 +88,10 @@ _FIT_INTERCEPT = """    fit_intercept : bool, default=True
 #: The fitted attributes that every estimator has.
 FITTED_ATTRIBUTES = """
     history_ : History
-        One record per epoch since the parameters were initialised.
+        One record per epoch since the parameters were initialised. Its losses
+        (and ``loss_curve_``, ``best_loss_``, the spikes' losses) are the
+        documented objective in the target's units, also where a regressor
+        trains in standardised units of the target.
     loss_curve_ : list of float
         The training loss per epoch.
     n_epochs_ : int
