@@ -62,6 +62,13 @@ def fmt_reached(reached):
     return f"not reached in {reached.last_epoch} epochs"
 
 
+def fmt_reached_epoch(reached):
+    """The time to the target and, in brackets, the epoch that reached it."""
+    if reached.seconds is None:
+        return "not reached"
+    return f"{fmt_time(reached.seconds)} (epoch {reached.epochs})"
+
+
 def fmt_number(value, digits=4):
     return DASH if missing(value) else f"{value:.{digits}g}"
 

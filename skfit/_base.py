@@ -30,6 +30,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ._target_scaling import TargetScaling
 from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
@@ -182,6 +183,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             state.loss = self._loss_object()
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
+            self._set_target_units(state, data, initialising=not continuing)
             config = self._training_config(rng, incremental, state)
             config.callbacks += SklearnCallbackBridge.for_estimator(
                 self, X, y, user_weight, config
@@ -344,6 +346,39 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
     def _stratify(self, y):
         return None
 
+    def _set_target_units(self, state, data, *, initialising):
+        """Start the output biases at the loss's optimal constant, and train a loss
+        that scales with the target in standardised units of it.
+
+        On initialisation the units are set from the training rows (see
+        :mod:`skfit._target_scaling`), or, for the other losses, the output biases
+        start at ``loss.optimal_constant``; continuing calls keep the units (a loss
+        changed since to one without units gets the parameters converted back).
+        ``data`` then holds the targets in those units.
+        """
+        network, loss = state.network, state.loss
+        if initialising:
+            rows = slice(None) if data.rows is None else data.rows
+            Y = data.Y[rows]
+            weights = None if data.sample_weight is None else data.sample_weight[rows]
+            state.target_scaling = TargetScaling.for_targets(
+                loss, Y, weights, network.fit_intercept
+            )
+            # Standardised targets' optimal constant is 0, where biases start.
+            if state.target_scaling is None and network.fit_intercept:
+                network.intercepts[-1][...] = loss.optimal_constant(Y, weights)
+        elif state.target_scaling is not None and loss.homogeneity is None:
+            state.target_scaling.fold_into(network)
+            state.target_scaling = None
+        scaling = state.target_scaling
+        if scaling is None:
+            return
+        data.Y = scaling.standardize(data.Y)
+        if data.Y_val is not None:
+            data.Y_val = scaling.standardize(data.Y_val)
+            score = data.score
+            data.score = lambda raw, y, weights: score(scaling.to_user(raw), y, weights)
+
     def _loss_object(self):
         return check_loss(self.loss)
 
@@ -357,20 +392,32 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
         decoupled = getattr(state.optimizer, "decoupled_weight_decay", False)
+        scaling, loss = state.target_scaling, state.loss
+        loss_scale, weight_units = 1.0, 1.0
+        if scaling is not None:
+            loss_scale = scaling.loss_scale(loss)
+            weight_units = scaling.weight_units(state.network)
+            loss = loss.rescaled(scaling.scale)
+        # tol is judged in the units training runs in (standardised targets).
+        tol = None if incremental or self.tol is None else self.tol * loss_scale
         callbacks = [as_callback(callback) for callback in self.callbacks or []]
         if self.verbose == 1:
             callbacks.append(ProgressBar())
         elif self.verbose >= 2:
             callbacks.append(EpochLogger())
         return TrainingConfig(
-            loss=state.loss,
+            loss=loss,
             penalty=Penalty(
-                0.0 if penalty is None else self.alpha, l1_ratio, decoupled=decoupled
+                0.0 if penalty is None else self.alpha,
+                l1_ratio,
+                decoupled=decoupled,
+                weight_units=weight_units,
+                loss_scale=loss_scale,
             ),
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             max_epochs=1 if incremental else self.max_epochs,
-            tol=None if incremental else self.tol,
+            tol=tol,
             n_iter_no_change=self.n_iter_no_change,
             loss_threshold=None if incremental else self.loss_threshold,
             early_stopping=self.early_stopping and not incremental,
@@ -382,6 +429,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             # tol=None asks for a fixed number of epochs: reaching it is no failure.
             warn_at_max_epochs=not incremental and self.tol is not None,
             report_outcome=self._set_outcome,
+            loss_scale=loss_scale,
         )
 
     # ------------------------------------------------------------ prediction
@@ -390,8 +438,18 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
-        network = self._state.network
-        return network.predict_raw(in_dtype(X, network.dtype, "X"))
+        network, scaling = self._state.network, self._state.target_scaling
+        raw = network.predict_raw(in_dtype(X, network.dtype, "X"))
+        return raw if scaling is None else scaling.to_user(raw)
+
+    def _output_layer(self, name):
+        """The output layer's weights and biases, in the user's units."""
+        state = self._fitted_state(name)
+        coef, intercept = state.network.coefs[-1], state.network.intercepts[-1]
+        scaling = state.target_scaling
+        if scaling is None:
+            return coef, intercept
+        return scaling.output_coef(coef), scaling.output_intercept(intercept)
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

@@ -21,7 +21,12 @@ from ._sklearn_compat import Interval, StrOptions
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _PARAMETERS = training_parameters(
-    learning_rate=0.001, batch_size=200, n_iter_no_change=10, linear=False
+    learning_rate=0.001,
+    batch_size=200,
+    n_iter_no_change=10,
+    linear=False,
+    schedule="constant",
+    tol=1e-4,
 )
 
 _NETWORK_PARAMETERS = """
@@ -88,11 +93,13 @@ class _MultilayerPerceptron:
 
     @property
     def coefs_(self):
-        return self._fitted_state("coefs_").network.coefs
+        coefs = self._fitted_state("coefs_").network.coefs
+        return [*coefs[:-1], self._output_layer("coefs_")[0]]
 
     @property
     def intercepts_(self):
-        return self._fitted_state("intercepts_").network.intercepts
+        intercepts = self._fitted_state("intercepts_").network.intercepts
+        return [*intercepts[:-1], self._output_layer("intercepts_")[1]]
 
 
 class MLPRegressor(_MultilayerPerceptron, GDRegressorBase):

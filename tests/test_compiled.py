@@ -906,16 +906,22 @@ def test_a_non_finite_batch_is_skipped_alike(kernel_calls, optimizer, policy):
     # batch that holds it, rows 14..20, is never applied.
     Estimator, X, y = problem("regression")
     X[20, 1] = 1e200
+    kept = np.r_[0:14, 21:60]
+    # The target's units are set from all rows, so that training without the
+    # batch (below) is training in the same units, the batch's targets keep the
+    # median of |y| (the unit without an intercept): three below it, one at it,
+    # three above.
+    middle = np.median(np.abs(y[kept]))
+    y[14:21] = [0.0, 0.0, 0.0, middle, 10 * middle, 10 * middle, 10 * middle]
+    params = {
+        **BASE,
+        "optimizer": optimizer,
+        "batch_size": 7,
+        "shuffle": False,
+        "fit_intercept": False,
+    }
     compiled, python = fit_both(
-        lambda: Estimator(
-            **{
-                **BASE,
-                "optimizer": optimizer,
-                "batch_size": 7,
-                "shuffle": False,
-                "spike_policy": policy,
-            }
-        ),
+        lambda: Estimator(**params, spike_policy=policy),
         lambda est: fit_recording_warnings(est, X, y),
         kernel_calls,
     )
@@ -933,10 +939,7 @@ def test_a_non_finite_batch_is_skipped_alike(kernel_calls, optimizer, policy):
     assert len(compiled.caught_) == (policy == "warn")
     # Skipping the batch is training without it: the other rows move alike.
     with skfit.config_context(use_numba=False):
-        without = Estimator(
-            **{**BASE, "optimizer": optimizer, "batch_size": 7, "shuffle": False}
-        )
-        kept = np.r_[0:14, 21:60]
+        without = Estimator(**params)
         # Batches of 7 over the kept rows are the same batches as before.
         without.fit(X[kept], y[kept])
     assert_allclose(compiled.coef_, without.coef_, rtol=1e-6, atol=1e-10)

@@ -93,7 +93,8 @@ def test_loss_curve_marks_spikes_and_the_best_epoch(spiky_fit):
 
 def test_loss_curve_from_history_on_given_axes():
     X, y = make_regression(n_samples=100, n_features=3, random_state=0)
-    est = GDRegressor(learning_rate=0.1, random_state=0).fit(X, y)
+    est = GDRegressor(learning_rate=0.1, schedule="constant", random_state=0)
+    est.fit(X, y)
     fig, ax = plt.subplots()
     display = LossCurveDisplay.from_history(est.history_, ax=ax, name="run 1")
     assert display.ax_ is ax and display.figure_ is fig

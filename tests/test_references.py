@@ -37,6 +37,7 @@ def lipschitz(X, sample_weight=None, curvature=1.0, alpha=0.0):
 def full_batch_gd(Estimator, learning_rate, max_epochs, **params):
     return Estimator(
         optimizer="sgd",
+        schedule="constant",
         batch_size=None,
         learning_rate=learning_rate,
         max_epochs=max_epochs,

@@ -14,12 +14,17 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skfit import GDClassifier, GDRegressor, History
 from skfit.callbacks import Callback
+
+# isort: split
+from _datasets import unit_spread
 
 HISTORY_KEYS = (
     "epoch",
@@ -168,8 +173,11 @@ def test_tol_none_disables_the_tolerance_rule(regression):
 
 
 def test_tol_counts_improvements_against_the_best_loss(regression):
-    """An improvement is ``loss < best_loss - tol``: check it on the record."""
+    """An improvement is ``loss < best_loss - tol``: check it on the record (of a
+    target of unit spread, whose standardised units, where tol is judged, are
+    its own)."""
     X, y = regression
+    y = unit_spread(y)
     tol, patience = 1e-3, 3
     est = GDRegressor(
         optimizer="sgd",
@@ -499,13 +507,15 @@ def test_epoch_loss_is_the_weighted_mean_of_batch_losses(iris):
 
 
 def test_full_batch_first_loss_is_the_objective_at_the_start(regression):
-    """The recorded loss is the objective before the update: at zero weights,
-    half the mean squared target."""
+    """The recorded loss is the objective before the update: at the start, zero
+    weights and the mean target, half the mean squared error of DummyRegressor."""
     X, y = regression
     est = fit_quietly(
         GDRegressor(batch_size=None, max_epochs=2, tol=None, random_state=0), X, y
     )
-    assert est.history_["loss"][0] == pytest.approx(0.5 * np.mean(y**2), rel=1e-6)
+    dummy = DummyRegressor().fit(X, y).predict(X)
+    baseline = 0.5 * mean_squared_error(y, dummy)
+    assert est.history_["loss"][0] == pytest.approx(baseline, rel=1e-12)
 
 
 def test_to_frame(iris):

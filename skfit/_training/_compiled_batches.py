@@ -114,6 +114,8 @@ class CompiledBatches:
             # The rate of each update the epoch may apply, in turn.
             rates = training.rates_from(self.state.t, len(training.batches))
             done, n_steps, interrupted = self.run(order, rates, losses, weights, norms)
+            # Back to the user's units from those training runs in.
+            losses[:done] *= training.config.loss_scale
             if n_steps:
                 rate = rates[n_steps - 1]
             n_spikes = training.watch.replay(
@@ -150,6 +152,7 @@ class CompiledBatches:
                 )
                 if interrupted:
                     return done, rate, n_spikes, True
+                losses[b] *= training.config.loss_scale
                 if n_steps:
                     rate = rates[0]
                 n_spikes += training.watch.replay(
@@ -212,8 +215,8 @@ class CompiledBatches:
                 states[0],
                 states[1],
                 count,
-                penalty.gradient_l2,
-                penalty.decay,
+                penalty.gradient_l2(penalty.l2),
+                penalty.decay(penalty.l2),
                 penalty.l1,
                 np.empty(0)
                 if training.penalty_weights is None

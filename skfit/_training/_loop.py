@@ -82,7 +82,7 @@ class Training:
         self.held_out = (
             None
             if data.X_val is None
-            else HeldOutScorer(data, config.loss, config.penalty)
+            else HeldOutScorer(data, config.loss, config.penalty, config.loss_scale)
         )
 
     def sparse_penalty_weights(self):

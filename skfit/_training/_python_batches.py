@@ -80,7 +80,10 @@ class PythonBatches:
                     grad_raw *= (swb / (m * training.mean_weight))[:, np.newaxis]
                 # The batch's share of the objective's weight; 1 for equal weights.
                 scale = weight / (m * training.mean_weight)
-                objective = data_loss + penalty.value(weights_view)
+                # In the user's units, from those training runs in.
+                objective = (
+                    data_loss + penalty.value(weights_view)
+                ) * config.loss_scale
                 network.backward(Xb, grad_raw, self.workspace)
                 if training.penalty_weights is None:
                     touched = None

@@ -33,6 +33,9 @@ class TrainingState:
     t: int = 0
     #: Multiplies the learning rate; each rollback after a spike halves it.
     rate_factor: float = 1.0
+    #: The standardised units a regression target is trained in (a
+    #: :class:`~skfit._target_scaling.TargetScaling`), or None.
+    target_scaling: object = None
 
     @property
     def n_epochs(self):
@@ -55,6 +58,7 @@ class TrainingState:
             self.schedule,
             self.spike_detector,
             self.random_state,
+            self.target_scaling,
         )
         return (
             self.snapshot(),
@@ -72,6 +76,7 @@ class TrainingState:
             self.schedule,
             self.spike_detector,
             self.random_state,
+            self.target_scaling,
         ) = objects
         self.network.activation, self.network.dropout = network_settings
         n_epochs, n_spikes, self.t, self.rate_factor = counts
@@ -127,6 +132,9 @@ class TrainingConfig:
     #: Called with the TrainingOutcome when training ends by a stopping rule or an
     #: interrupt, before the callbacks' on_train_end.
     report_outcome: object = None
+    #: The objective is trained in units of this much of the user's objective
+    #: (see :mod:`skfit._target_scaling`): every loss recorded is multiplied by it.
+    loss_scale: float = 1.0
 
 
 @dataclass

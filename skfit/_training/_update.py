@@ -170,28 +170,37 @@ class Update:
             count = 1
         empty = np.empty(0, dtype=params.dtype)
         first, second = (arrays + [empty, empty])[:2]
-        weights = slice(0, n_weights)
+
+        def part(array, block):
+            return array[block] if array.size else array
+
+        for block, l2, l1 in penalty.blocks:
+            # Each run of weights that shares a unit, penalised; the sparse
+            # coordinates of a linear model are positions in its one block.
+            weights = slice(
+                block.start, n_weights if block.stop is None else block.stop
+            )
+            apply_update(
+                self.kernel,
+                params[weights],
+                grad[weights],
+                part(first, weights),
+                part(second, weights),
+                rate,
+                count,
+                penalty.decay(l2) * scale,
+                l1 * scale,
+                touched is not None,
+                _NONE if touched is None else touched,
+                self.penalty_weights,
+            )
         biases = slice(n_weights, None)
-        apply_update(
-            self.kernel,
-            params[weights],
-            grad[weights],
-            first[weights] if first.size else first,
-            second[weights] if second.size else second,
-            rate,
-            count,
-            penalty.decay * scale,
-            penalty.l1 * scale,
-            touched is not None,
-            _NONE if touched is None else touched,
-            self.penalty_weights,
-        )
         apply_update(
             self.kernel,
             params[biases],
             grad[biases],
-            first[biases] if first.size else first,
-            second[biases] if second.size else second,
+            part(first, biases),
+            part(second, biases),
             rate,
             count,
             0.0,

@@ -1,9 +1,9 @@
 """Classification losses: log-loss, and the one-vs-rest margin losses."""
 
 import numpy as np
-from scipy.special import expit, softmax
+from scipy.special import expit, logit, softmax
 
-from ._base import FormulaLoss
+from ._base import FormulaLoss, smallest_share
 from ._formulas import (
     HingeKernel,
     LogLossKernel,
@@ -50,6 +50,19 @@ class LogLoss(FormulaLoss):
             return np.hstack([expit(-raw), expit(raw)])
         return softmax(raw, axis=1)
 
+    # ----------------------------------------------------- best constant
+    def optimal_constant(self, Y, sample_weight=None):
+        """The class log-priors (see :meth:`Loss.optimal_constant`): the logit of
+        the weighted share of positives for one column, the log of each class's
+        weighted share for several (the softmax of which is the shares). A class
+        without weight, whose optimum is infinite, gets the share of half of the
+        lightest row."""
+        shares = np.average(Y, axis=0, weights=sample_weight).astype(float)
+        floor = smallest_share(sample_weight, Y.shape[0])
+        shares = np.clip(shares, floor, 1 - floor)
+        constant = logit(shares) if Y.shape[1] == 1 else np.log(shares)
+        return constant.astype(Y.dtype)
+
 
 class MultilabelLogLoss(FormulaLoss):
     """The binary log-loss of each column, summed: independent logistic outputs.
@@ -91,6 +104,15 @@ class _MarginLoss(FormulaLoss):
 
     multiclass = "ovr"
 
+    # ----------------------------------------------------- best constant
+    def optimal_constant(self, Y, sample_weight=None):
+        """Each column's minimiser of the weighted mean loss (see
+        :meth:`Loss.optimal_constant`): on ``[-1, 1]`` the squared hinge and
+        modified Huber are ``p * (1 - c)**2 + (1 - p) * (1 + c)**2`` for a share
+        ``p`` of positives, least at ``c = 2 * p - 1``."""
+        positives = np.average(Y, axis=0, weights=sample_weight)
+        return (2 * positives - 1).astype(Y.dtype)
+
 
 class Hinge(_MarginLoss):
     """The hinge loss of linear support vector machines, ``max(0, 1 - z)``.
@@ -105,6 +127,14 @@ class Hinge(_MarginLoss):
 
     def kernel(self, dtype):
         return HingeKernel()
+
+    def optimal_constant(self, Y, sample_weight=None):
+        """Each column's minimiser of the weighted mean hinge loss (see
+        :meth:`Loss.optimal_constant`): on ``[-1, 1]`` the loss is linear,
+        ``p * (1 - c) + (1 - p) * (1 + c)`` for a share ``p`` of positives, so the
+        margin of the majority, ``sign(2 * p - 1)`` (0 for a tie, where every
+        ``c`` in ``[-1, 1]`` is optimal)."""
+        return np.sign(super().optimal_constant(Y, sample_weight))
 
 
 class SquaredHinge(_MarginLoss):
