@@ -122,6 +122,10 @@ class History:
         """The per-epoch keys, in column order."""
         return EPOCH_KEYS
 
+    def epoch_batch_losses(self, index):
+        """The float32 batch losses of the epoch at ``index`` (as in a list)."""
+        return self._batch_losses[index]
+
     @property
     def batch_loss(self):
         if not self._batch_losses:

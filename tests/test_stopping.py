@@ -13,14 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.datasets import (
+    load_diabetes,
+    load_iris,
+    make_classification,
+    make_regression,
+)
 from sklearn.dummy import DummyRegressor
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
-from skfit import GDClassifier, GDRegressor, History
+from skfit import GDClassifier, GDRegressor, History, MLPRegressor
 from skfit.callbacks import Callback
 
 # isort: split
@@ -704,3 +709,47 @@ def test_features_that_overflow_every_gradient_stop_at_once(Estimator):
     assert est.t_ == 0
     assert est.history_["n_nonfinite"][0] == est.history_["n_batches"][0] == 4
     assert np.all(np.isfinite(est.predict(X / 1e300)))
+
+
+def exploding_regression():
+    X, y = load_diabetes(return_X_y=True)
+    return X * 1000, y  # unscaled features: plain SGD at 1e-3 explodes
+
+
+def test_divergence_is_judged_in_every_partial_fit_call():
+    # The loss used to grow from 7e78 to 1e302 over four calls, each reporting
+    # max_epochs without a warning.
+    X, y = exploding_regression()
+    est = GDRegressor(optimizer="sgd", learning_rate=1e-3, batch_size=16)
+    for _ in range(4):
+        with pytest.warns(ConvergenceWarning, match="diverged"):
+            est.partial_fit(X, y)
+        assert est.stop_reason_ == "diverged"
+        assert np.all(np.isfinite(est.coef_))
+        # The parameters the call started from are restored: the best seen.
+        assert_allclose(est.coef_, 0.0)
+        assert_allclose(est.predict(X), np.mean(y))
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
+def test_one_exploding_epoch_is_divergence(Estimator):
+    X, y = exploding_regression()
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est = Estimator(
+            optimizer="sgd",
+            learning_rate=1e6,
+            batch_size=16,
+            max_epochs=1,
+            random_state=0,
+        ).fit(X, y)
+    assert est.stop_reason_ == "diverged"
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_a_schedule_that_returns_nan_is_refused_by_name():
+    X, y = load_diabetes(return_X_y=True)
+    est = GDRegressor(schedule=lambda t: float("nan"), max_epochs=2)
+    with pytest.raises(ValueError, match="schedule .* returned nan for update 0"):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)

@@ -105,15 +105,22 @@ class Training:
 
     def rate_at(self, t):
         """The learning rate of update ``t`` (counting from 0)."""
-        state = self.state
-        return self.config.learning_rate * state.rate_factor * state.schedule(t)
+        return float(self.rates_from(t, 1)[0])
 
     def rates_from(self, t, count):
         """The learning rates of updates ``t`` to ``t + count - 1``."""
-        multipliers = map(self.state.schedule, range(t, t + count))
-        return (self.config.learning_rate * self.state.rate_factor) * np.fromiter(
-            multipliers, dtype=float, count=count
+        multipliers = np.fromiter(
+            map(self.state.schedule, range(t, t + count)), dtype=float, count=count
         )
+        bad = ~(np.isfinite(multipliers) & (multipliers >= 0))
+        if bad.any():
+            step = t + int(np.argmax(bad))
+            raise ValueError(
+                f"The schedule {self.state.schedule!r} returned "
+                f"{float(multipliers[bad][0])!r} for update {step}; a learning-rate "
+                "multiplier must be a finite number >= 0."
+            )
+        return (self.config.learning_rate * self.state.rate_factor) * multipliers
 
     # ------------------------------------------------------------------ epochs
     def run(self):
@@ -130,9 +137,10 @@ class Training:
         best_epoch = state.n_epochs
         best_snapshot = state.snapshot()
         rules = stop_rules(
-            config, self.watch.policy, self.estimator, monitor_validation
+            config, state, self.watch.policy, self.estimator, monitor_validation
         )
         self.watch.policy.begin()
+        state.divergence.begin(state.network.flat)
         reason = "max_epochs"
         outcome = None
         for callback in config.callbacks:
