@@ -43,7 +43,6 @@ from .spikes import SpikeDetector
 DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
-_CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
 #: The attributes _set_outcome sets from the engine's report.
 _OUTCOME_ATTRIBUTES = ("stop_reason_", "converged_", "best_epoch_", "best_loss_")
 
@@ -211,7 +210,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
 
     def _set_outcome(self, outcome):
         self.stop_reason_ = outcome.stop_reason
-        self.converged_ = outcome.stop_reason in _CONVERGED_REASONS
+        self.converged_ = outcome.converged
         self.best_epoch_ = outcome.best_epoch
         self.best_loss_ = outcome.best_loss
 

@@ -42,6 +42,7 @@ def fit_full_batch(X, y, optimizer, **params):
         optimizer=optimizer,
         learning_rate=RATES[optimizer],
         batch_size=None,
+        schedule="constant",
         max_epochs=5000,
         tol=1e-12,
         n_iter_no_change=200,

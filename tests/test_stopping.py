@@ -159,14 +159,38 @@ def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
     X, y = iris
     # With a huge tolerance no epoch after the first counts as an improvement.
     est = GDClassifier(
-        tol=1e6, n_iter_no_change=n_iter_no_change, max_epochs=50, random_state=0
+        tol=1e6,
+        n_iter_no_change=n_iter_no_change,
+        max_epochs=50,
+        batch_size=None,
+        schedule="constant",
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(X, y)
     assert est.stop_reason_ == "tol"
+    # Full batch: no sampling noise hides progress, so a tol stop counts.
     assert est.converged_ is True
     assert est.n_epochs_ == n_iter_no_change + 1
+
+
+@pytest.mark.parametrize(
+    "schedule, converged", [("constant", False), ("plateau", True)]
+)
+def test_a_tol_stop_on_mini_batches_converges_once_the_rate_was_lowered(
+    schedule, converged
+):
+    # At a constant rate, mini-batch updates hover at a noise floor above the
+    # optimum, where the tolerance fires: that is no convergence.
+    X, y = make_regression(2000, 10, noise=10.0, random_state=0)
+    est = GDRegressor(
+        schedule=schedule, tol=1e-3, n_iter_no_change=5, max_epochs=300, random_state=0
+    ).fit(X, y)
+    assert est.stop_reason_ == "tol"
+    assert est.converged_ is converged
+    if converged:
+        assert est.history_["learning_rate"][-1] < est.learning_rate
 
 
 def test_tol_none_disables_the_tolerance_rule(regression):

@@ -169,7 +169,9 @@ class Training:
                         break
             if reason in ("diverged", "early_stopping"):
                 state.restore(best_snapshot)
-            outcome = TrainingOutcome(reason, best_epoch, best)
+            outcome = TrainingOutcome(
+                reason, best_epoch, best, self.converged(reason)
+            )
         except KeyboardInterrupt as interrupt:
             outcome = TrainingOutcome("interrupted", best_epoch, best)
             interrupt.outcome = outcome
@@ -187,6 +189,23 @@ class Training:
             interrupt.outcome = outcome
             raise interrupt
         return outcome
+
+    def converged(self, reason):
+        """Whether stopping by ``reason`` means the optimum is near.
+
+        Reaching ``loss_threshold`` (the level asked for) and early stopping (the
+        best generalising epoch) do by definition. The tolerance does when no
+        sampling noise can hide progress: in full-batch training, or once the
+        schedule has lowered the rate. At a constant rate, mini-batch updates
+        hover around the optimum, and a loss that stopped improving may be that
+        noise floor, above the optimum.
+        """
+        if reason in ("loss_threshold", "early_stopping"):
+            return True
+        if reason != "tol":
+            return False
+        annealed = self.state.schedule(max(self.state.t - 1, 0)) < 1.0
+        return len(self.batches) == 1 or annealed
 
     def end_callbacks(self, outcome):
         """Tell the callbacks that training ended. An interrupt from one of them

@@ -144,8 +144,10 @@ class TrainingConfig:
 
 @dataclass
 class TrainingOutcome:
-    """How a call ended: the stopping rule that fired and the best epoch kept."""
+    """How a call ended: the stopping rule that fired, whether it means the
+    optimum is near, and the best epoch kept."""
 
     stop_reason: str
     best_epoch: int
     best_loss: float
+    converged: bool = False
