@@ -8,7 +8,10 @@ velocity, the sum or average of squared gradients, Adam's moments) and returns
 ``(step, effective_rate)``: the step to add to the parameter, and the step size the
 rule applied to that coordinate, ``-step / grad`` for the plain gradient. The
 effective rate is what a proximal l1 step must shrink by, so that l1 reaches the
-same optimum under every rule.
+same optimum under every rule. A rule whose state carries the last step (the
+momentum rules' velocity) also has ``settle(kernel, first, second, i, moved)``,
+told how far the coordinate really moved after the proximal step, so that the
+velocity holds the step taken and training can settle on the l1 optimum.
 
 Both training loops call these through :func:`update_rate` and
 :func:`coordinate_step`, which pick the rule registered for the kernel's type:
@@ -19,9 +22,7 @@ update, and the optimizers' public ``update`` through :func:`steps`.
 import math
 from collections import namedtuple
 
-from numba.extending import overload
-
-from ._numba import FASTMATH, jit
+from ._numba import FASTMATH, jit, overload
 
 __all__ = [
     "AdagradKernel",
@@ -32,6 +33,7 @@ __all__ = [
     "RMSpropKernel",
     "SGDKernel",
     "coordinate_step",
+    "settle",
     "steps",
     "update_rate",
 ]
@@ -45,7 +47,7 @@ AdamKernel = namedtuple("AdamKernel", ["beta1", "beta2", "epsilon"])
 #: Steps computed elsewhere (a user's optimizer object), passed as ``first``.
 GivenStepsKernel = namedtuple("GivenStepsKernel", [])
 
-#: kernel type -> (compiled rate rule, compiled coordinate rule)
+#: kernel type -> (compiled rate rule, compiled coordinate rule, compiled settle)
 _RULES = {}
 
 
@@ -53,12 +55,25 @@ def _constant_rate(kernel, learning_rate, count):
     return learning_rate
 
 
-def _rule(kernel_type, rate=_constant_rate):
-    """Compile ``coordinate`` (and ``rate``) and register them for ``kernel_type``."""
+def _no_settling(kernel, first, second, i, moved):
+    pass
+
+
+def _velocity_is_the_step(kernel, first, second, i, moved):
+    first[i] = moved
+
+
+def _rule(kernel_type, rate=_constant_rate, settle=_no_settling):
+    """Compile ``coordinate`` (and ``rate`` and ``settle``) and register them for
+    ``kernel_type``."""
 
     def register(coordinate):
         compiled = jit(coordinate, fastmath=FASTMATH)
-        _RULES[kernel_type] = (jit(rate, fastmath=FASTMATH), compiled)
+        _RULES[kernel_type] = (
+            jit(rate, fastmath=FASTMATH),
+            compiled,
+            jit(settle, fastmath=FASTMATH),
+        )
         return compiled
 
     return register
@@ -74,18 +89,19 @@ def _given_steps(kernel, grad, first, second, i, rate):
     return first[i], rate
 
 
-@_rule(MomentumKernel)
+@_rule(MomentumKernel, settle=_velocity_is_the_step)
 def _momentum(kernel, grad, first, second, i, rate):
     velocity = kernel.momentum * first[i] - rate * grad
     first[i] = velocity
     return velocity, rate
 
 
-@_rule(NesterovKernel)
+@_rule(NesterovKernel, settle=_velocity_is_the_step)
 def _nesterov(kernel, grad, first, second, i, rate):
     velocity = kernel.momentum * first[i] - rate * grad
     first[i] = velocity
-    return kernel.momentum * velocity - rate * grad, rate
+    # From rest the look-ahead step is (1 + momentum) gradient steps.
+    return kernel.momentum * velocity - rate * grad, (1.0 + kernel.momentum) * rate
 
 
 @_rule(AdagradKernel)
@@ -133,18 +149,29 @@ def coordinate_step(kernel, grad, first, second, i, rate):
     return _RULES[type(kernel)][1](kernel, grad, first, second, i, rate)
 
 
-@overload(update_rate, jit_options={"cache": True})
+def settle(kernel, first, second, i, moved):
+    """Tell coordinate ``i``'s state how far the coordinate really moved."""
+    _RULES[type(kernel)][2](kernel, first, second, i, moved)
+
+
+@overload(update_rate)
 def _update_rate_overload(kernel, learning_rate, count):
     rule = _RULES[kernel.instance_class][0]
     return lambda kernel, learning_rate, count: rule(kernel, learning_rate, count)
 
 
-@overload(coordinate_step, jit_options={"cache": True})
+@overload(coordinate_step)
 def _coordinate_step_overload(kernel, grad, first, second, i, rate):
     rule = _RULES[kernel.instance_class][1]
     return lambda kernel, grad, first, second, i, rate: rule(
         kernel, grad, first, second, i, rate
     )
+
+
+@overload(settle)
+def _settle_overload(kernel, first, second, i, moved):
+    rule = _RULES[kernel.instance_class][2]
+    return lambda kernel, first, second, i, moved: rule(kernel, first, second, i, moved)
 
 
 @jit(fastmath=FASTMATH)

@@ -626,3 +626,44 @@ def test_warning_counts_the_spikes_that_named_rows():
     (warning,) = [w for w in caught if issubclass(w.category, LossSpikeWarning)]
     assert "2 loss spike(s)" in str(warning.message)
     assert "2 held rows whose own loss stood out" in str(warning.message)
+
+
+# ------------------------------------------------------------------ units and hooks
+def test_culprit_losses_are_in_the_units_of_the_targets():
+    # Regression trains on standardised targets: the same fit on targets a
+    # thousand times larger names the same culprits, their squared errors a
+    # million times larger.
+    X, y, _ = planted("regression", 7)
+    fits = [
+        GDRegressor(max_epochs=2, tol=None, spike_policy="ignore", random_state=0).fit(
+            X, scale * y + 5 * scale
+        )
+        for scale in (1.0, 1000.0)
+    ]
+    small, large = (fit.spikes_ for fit in fits)
+    assert sum(s.n_culprits for s in small) > 10
+    assert [s.sample_indices.tolist() for s in small] == [
+        s.sample_indices.tolist() for s in large
+    ]
+    for a, b in zip(small, large, strict=True):
+        np.testing.assert_allclose(b.culprit_losses, 1e6 * a.culprit_losses, rtol=1e-4)
+
+
+def test_a_per_batch_callback_sees_the_same_culprits():
+    # With a callback that hears of every batch, the compiled loop runs one batch
+    # per call: the culprits' positions count from each batch's first row.
+    class Batches(Callback):
+        def on_batch_end(self, estimator, record):
+            pass
+
+    X, y, _ = planted("classification", 8)
+    make = lambda **params: GDClassifier(  # noqa: E731
+        max_epochs=2, tol=None, spike_policy="ignore", random_state=0, **params
+    )
+    plain, heard = make().fit(X, y), make(callbacks=[Batches()]).fit(X, y)
+    assert any(s.n_culprits for s in plain.spikes_)
+    assert len(plain.spikes_) == len(heard.spikes_)
+    for a, b in zip(plain.spikes_, heard.spikes_, strict=True):
+        assert (a.epoch, a.batch, a.n_culprits) == (b.epoch, b.batch, b.n_culprits)
+        np.testing.assert_array_equal(a.sample_indices, b.sample_indices)
+        np.testing.assert_array_equal(a.culprit_losses, b.culprit_losses)

@@ -13,13 +13,23 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_iris, make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.datasets import (
+    load_diabetes,
+    load_iris,
+    make_classification,
+    make_regression,
+)
+from sklearn.dummy import DummyRegressor
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
-from skfit import GDClassifier, GDRegressor, History
+from skfit import GDClassifier, GDRegressor, History, MLPRegressor
 from skfit.callbacks import Callback
+
+# isort: split
+from _datasets import unit_spread
 
 HISTORY_KEYS = (
     "epoch",
@@ -149,14 +159,38 @@ def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
     X, y = iris
     # With a huge tolerance no epoch after the first counts as an improvement.
     est = GDClassifier(
-        tol=1e6, n_iter_no_change=n_iter_no_change, max_epochs=50, random_state=0
+        tol=1e6,
+        n_iter_no_change=n_iter_no_change,
+        max_epochs=50,
+        batch_size=None,
+        schedule="constant",
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(X, y)
     assert est.stop_reason_ == "tol"
+    # Full batch: no sampling noise hides progress, so a tol stop counts.
     assert est.converged_ is True
     assert est.n_epochs_ == n_iter_no_change + 1
+
+
+@pytest.mark.parametrize(
+    "schedule, converged", [("constant", False), ("plateau", True)]
+)
+def test_a_tol_stop_on_mini_batches_converges_once_the_rate_was_lowered(
+    schedule, converged
+):
+    # At a constant rate, mini-batch updates hover at a noise floor above the
+    # optimum, where the tolerance fires: that is no convergence.
+    X, y = make_regression(2000, 10, noise=10.0, random_state=0)
+    est = GDRegressor(
+        schedule=schedule, tol=1e-3, n_iter_no_change=5, max_epochs=300, random_state=0
+    ).fit(X, y)
+    assert est.stop_reason_ == "tol"
+    assert est.converged_ is converged
+    if converged:
+        assert est.history_["learning_rate"][-1] < est.learning_rate
 
 
 def test_tol_none_disables_the_tolerance_rule(regression):
@@ -168,8 +202,11 @@ def test_tol_none_disables_the_tolerance_rule(regression):
 
 
 def test_tol_counts_improvements_against_the_best_loss(regression):
-    """An improvement is ``loss < best_loss - tol``: check it on the record."""
+    """An improvement is ``loss < best_loss - tol``: check it on the record (of a
+    target of unit spread, whose standardised units, where tol is judged, are
+    its own)."""
     X, y = regression
+    y = unit_spread(y)
     tol, patience = 1e-3, 3
     est = GDRegressor(
         optimizer="sgd",
@@ -499,13 +536,15 @@ def test_epoch_loss_is_the_weighted_mean_of_batch_losses(iris):
 
 
 def test_full_batch_first_loss_is_the_objective_at_the_start(regression):
-    """The recorded loss is the objective before the update: at zero weights,
-    half the mean squared target."""
+    """The recorded loss is the objective before the update: at the start, zero
+    weights and the mean target, half the mean squared error of DummyRegressor."""
     X, y = regression
     est = fit_quietly(
         GDRegressor(batch_size=None, max_epochs=2, tol=None, random_state=0), X, y
     )
-    assert est.history_["loss"][0] == pytest.approx(0.5 * np.mean(y**2), rel=1e-6)
+    dummy = DummyRegressor().fit(X, y).predict(X)
+    baseline = 0.5 * mean_squared_error(y, dummy)
+    assert est.history_["loss"][0] == pytest.approx(baseline, rel=1e-12)
 
 
 def test_to_frame(iris):
@@ -675,3 +714,66 @@ def test_estimator_is_usable_after_an_interrupt(iris):
     fit_quietly(est.set_params(max_epochs=4), X, y)
     assert est.n_epochs_ == 4
     assert est.stop_reason_ == "max_epochs"
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_features_that_overflow_every_gradient_stop_at_once(Estimator):
+    # Every gradient norm overflows, so no update can be applied: training stops
+    # after the first epoch and says to scale the features, instead of running
+    # to max_epochs advising a larger learning rate.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3)) * 1e300
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="Scale the features") as record:
+        est = Estimator(max_epochs=50, random_state=0).fit(X, y)
+    assert not any("max_epochs" in str(w.message) for w in record)
+    assert est.stop_reason_ == "diverged"
+    assert est.converged_ is False
+    assert est.n_epochs_ == 1
+    assert est.t_ == 0
+    assert est.history_["n_nonfinite"][0] == est.history_["n_batches"][0] == 4
+    assert np.all(np.isfinite(est.predict(X / 1e300)))
+
+
+def exploding_regression():
+    X, y = load_diabetes(return_X_y=True)
+    return X * 1000, y  # unscaled features: plain SGD at 1e-3 explodes
+
+
+def test_divergence_is_judged_in_every_partial_fit_call():
+    # The loss used to grow from 7e78 to 1e302 over four calls, each reporting
+    # max_epochs without a warning.
+    X, y = exploding_regression()
+    est = GDRegressor(optimizer="sgd", learning_rate=1e-3, batch_size=16)
+    for _ in range(4):
+        with pytest.warns(ConvergenceWarning, match="diverged"):
+            est.partial_fit(X, y)
+        assert est.stop_reason_ == "diverged"
+        assert np.all(np.isfinite(est.coef_))
+        # The parameters the call started from are restored: the best seen.
+        assert_allclose(est.coef_, 0.0)
+        assert_allclose(est.predict(X), np.mean(y))
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
+def test_one_exploding_epoch_is_divergence(Estimator):
+    X, y = exploding_regression()
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est = Estimator(
+            optimizer="sgd",
+            learning_rate=1e6,
+            batch_size=16,
+            max_epochs=1,
+            random_state=0,
+        ).fit(X, y)
+    assert est.stop_reason_ == "diverged"
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_a_schedule_that_returns_nan_is_refused_by_name():
+    X, y = load_diabetes(return_X_y=True)
+    est = GDRegressor(schedule=lambda t: float("nan"), max_epochs=2)
+    with pytest.raises(ValueError, match="schedule .* returned nan for update 0"):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)

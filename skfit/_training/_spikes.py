@@ -169,12 +169,16 @@ class SpikeWatch:
         The batches' positions in an epoch's order of rows.
     n_rows : int
         The number of rows of the X passed in, for the dtype of row numbers.
+    loss_scale : float, default=1.0
+        Turns the row losses training computes into the user's units (see
+        ``TrainingConfig.loss_scale``), for the culprits' records.
     """
 
-    def __init__(self, state, policy, batches, n_rows):
+    def __init__(self, state, policy, batches, n_rows, loss_scale=1.0):
         self.state = state
         self.policy = policy
         self.batches = batches
+        self.loss_scale = loss_scale
         self.batch_starts = np.array([rows.start for rows in batches])
         # int32 row numbers halve the size of spike records wherever they fit.
         self.index_dtype = np.int32 if n_rows < 2**31 else np.int64
@@ -205,16 +209,20 @@ class SpikeWatch:
         )
         return True, skip
 
-    def replay(self, epoch, order, losses, grad_norms, sizes, culprits):
-        """Check an epoch's recorded batch losses at once, as :meth:`check` does
-        batch by batch, with the culprits ``(positions, losses)`` its row loop
-        found, in order; record the spikes and return how many there were."""
+    def replay(self, epoch, order, losses, grad_norms, sizes, culprits, first_batch=0):
+        """Check recorded batch losses at once, as :meth:`check` does batch by
+        batch (the first is the epoch's batch ``first_batch``), with the culprits
+        ``(positions in the epoch, losses)`` the row loop found in them, in order;
+        record the spikes and return how many there were."""
         finite_grads = np.isfinite(grad_norms)
         spikes, baselines = self.state.spike_detector.check_run(
             np.where(finite_grads, losses, np.inf), sizes
         )
         positions, culprit_losses = culprits
-        culprit_batches = np.searchsorted(self.batch_starts, positions, "right") - 1
+        # The batch of each culprit, counted from first_batch.
+        culprit_batches = (
+            np.searchsorted(self.batch_starts, positions, "right") - 1 - first_batch
+        )
         spikes[culprit_batches] = True
         bounds = np.searchsorted(culprit_batches, np.arange(len(losses) + 1))
         for b in np.flatnonzero(spikes).tolist():
@@ -223,7 +231,7 @@ class SpikeWatch:
             batch_culprits = slice(bounds[b], bounds[b + 1])
             self.found(
                 epoch,
-                b,
+                first_batch + b,
                 objective,
                 order,
                 int(sizes[b]),
@@ -258,7 +266,7 @@ class SpikeWatch:
             n_samples=m,
             batch_indices=batch_indices,
             culprit_losses=np.asarray(
-                culprit_losses[:SPIKE_INDEX_CAP], dtype=np.float32
+                culprit_losses[:SPIKE_INDEX_CAP] * self.loss_scale, dtype=np.float32
             ),
             n_culprits=len(positions),
         )

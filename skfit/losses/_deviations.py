@@ -26,9 +26,7 @@ A user-supplied loss, whose formula skfit does not know, is compared as it is
 import math
 from collections import namedtuple
 
-from numba.extending import overload
-
-from .._numba import jit
+from .._numba import jit, overload
 from ._formulas import (
     AbsoluteErrorKernel,
     EpsilonInsensitiveKernel,
@@ -173,19 +171,19 @@ def least_spread(kernel, median):
     return _DEVIATIONS[type(kernel)][2](kernel, median)
 
 
-@overload(row_deviation, jit_options={"cache": True})
+@overload(row_deviation)
 def _row_deviation_overload(kernel, loss):
     deviation = _DEVIATIONS[kernel.instance_class][0]
     return lambda kernel, loss: deviation(kernel, loss)
 
 
-@overload(row_loss_at, jit_options={"cache": True})
+@overload(row_loss_at)
 def _row_loss_at_overload(kernel, deviation):
     loss_at = _DEVIATIONS[kernel.instance_class][1]
     return lambda kernel, deviation: loss_at(kernel, deviation)
 
 
-@overload(least_spread, jit_options={"cache": True})
+@overload(least_spread)
 def _least_spread_overload(kernel, median):
     spread = _DEVIATIONS[kernel.instance_class][2]
     return lambda kernel, median: spread(kernel, median)
