@@ -34,6 +34,7 @@ from ._formulas import (
     HuberKernel,
     LogLossKernel,
     ModifiedHuberKernel,
+    MultilabelLogLossKernel,
     PoissonKernel,
     SquaredErrorKernel,
     SquaredHingeKernel,
@@ -142,7 +143,14 @@ _register(
     (EpsilonInsensitiveKernel,), _tube_deviation, _tube_loss_at, _magnitude_spread
 )
 _register((HuberKernel,), _huber_deviation, _huber_loss_at, _magnitude_spread)
-_register((LogLossKernel,), _logistic_deviation, _logistic_loss_at, _margin_spread)
+# Independent logistic outputs sum their log-losses: a row whose sum stands out
+# has at least one margin far on the wrong side.
+_register(
+    (LogLossKernel, MultilabelLogLossKernel),
+    _logistic_deviation,
+    _logistic_loss_at,
+    _margin_spread,
+)
 # A hinge is one less the margin where it is positive; a modified Huber loss too,
 # beyond a margin of -1, where rows that stand out lie.
 _register(
