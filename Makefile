@@ -17,7 +17,7 @@ $(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml
 
 # The suite runs with the fast extra, so that it covers the compiled loop.
 $(VENV)/.installed-dev: $(VENV)/bin/activate setup.cfg pyproject.toml
-	$(PIP) install --quiet -e ".[dev,fast]"
+	$(PIP) install --quiet -e ".[dev,fast,dask,onnx]"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
