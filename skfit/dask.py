@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 try:
     import dask
     import dask.array as da
-except ImportError as exc:  # pragma: no cover - the dask extra is installed in tests
+except ImportError as exc:
     raise ImportError('skfit.dask requires dask: pip install "skfit[dask]"') from exc
 
 from ._base import BaseGD
