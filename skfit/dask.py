@@ -365,6 +365,8 @@ class _BlockTrainer:
                 X_block, y_block = dask.compute(*self.blocks[index])
                 visited.append(index)
                 estimator.partial_fit(X_block, y_block, **self.fit_params)
+                # Not kept while the next block is computed: one block at a time.
+                del X_block
                 weights.append(_training_weight(estimator, y_block))
                 if bar is not None:
                     loss = estimator.history_[-1]["loss"]
