@@ -17,6 +17,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 try:
@@ -29,7 +30,7 @@ from ._base import BaseGD
 from ._engine import SPIKE_RECORD_CAP
 from ._state import TrainingOutcome
 from .callbacks import Callback, EpochLogger
-from .spikes import LossSpikeError, LossSpikeWarning
+from .spikes import LossSpikeError, LossSpikeWarning, _preview
 
 __all__ = ["fit_incremental"]
 
@@ -94,8 +95,9 @@ dask.dataframe.Series or DataFrame
         ran; 'callback' when one of the estimator's callbacks stopped training
         (they hear ``on_epoch_end`` once per pass, and ``on_batch_end`` for every
         batch with its number within the pass); 'diverged' or 'spike' when a
-        block's training stopped so (the parameters at the start of the pass with
-        the lowest loss are then restored); 'interrupted' after a
+        block's training stopped so (after divergence the parameters at the start
+        of the pass with the lowest loss are restored, once a pass has begun from
+        earlier parameters); 'interrupted' after a
         ``KeyboardInterrupt``, which keeps what was trained and is raised again.
 
     Raises
@@ -162,10 +164,22 @@ dask.dataframe.Series or DataFrame
         rng.permutation(len(blocks)) if shuffle_blocks else np.arange(len(blocks))
         for _ in range(epochs)
     ]
-    with warnings.catch_warnings():
-        # One warning sums up the spikes of the call: see _BlockTrainer.
-        warnings.simplefilter("ignore", LossSpikeWarning)
-        summary = trainer.run(orders)
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            # One warning sums up the spikes of the call: see _BlockTrainer.
+            warnings.simplefilter("ignore", LossSpikeWarning)
+            summary = trainer.run(orders)
+    finally:
+        # The blocks' warnings, issued again: a ConvergenceWarning at the caller's
+        # line, as fit's, the others where they arose.
+        for warning in caught:
+            if issubclass(warning.category, ConvergenceWarning):
+                warnings.warn(warning.message, stacklevel=2)
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
     if summary is not None:
         warnings.warn(summary, LossSpikeWarning, stacklevel=2)
     return estimator
@@ -270,6 +284,7 @@ class _BlockTrainer:
         ]
         self.relay = _BatchRelay(batch_callbacks) if batch_callbacks else None
         self.show_progress = estimator.verbose == 1
+        self.first_spike = 0
         self.spikes_in_call = 0
         self.worst_spike = None
 
@@ -340,8 +355,8 @@ class _BlockTrainer:
         return (
             f"{self.spikes_in_call} loss spike(s) in fit_incremental (spikes_ lists "
             f"them with their rows in the whole collection); the worst at epoch "
-            f"{worst.epoch}, batch {worst.batch}, rows from "
-            f"{int(worst.sample_indices[0])}: loss {worst.loss:.6g}, "
+            f"{worst.epoch}, batch {worst.batch} (rows "
+            f"{_preview(worst.sample_indices)}): loss {worst.loss:.6g}, "
             f"{worst.ratio:.3g} times the baseline {worst.baseline:.6g}. A learning "
             "rate that overcorrects, or bad rows in the data, cause spikes; "
             "spike_policy sets what to do."

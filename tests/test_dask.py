@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_iris
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
@@ -431,6 +431,28 @@ def test_fit_incremental_on_a_dataframe_equals_the_array():
     # A dataframe's values are column-major: products may round differently.
     assert_allclose(est.coef_, reference.coef_, rtol=1e-12, atol=1e-14)
     assert_allclose(est.history_["loss"], reference.history_["loss"], rtol=1e-12)
+
+
+def test_fit_incremental_stops_when_a_block_diverges():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(4000, 3)) * 1e3  # unscaled, for a rate far too large
+    y = X @ [1.0, 2.0, 3.0]
+    est = GDRegressor(
+        optimizer="sgd", learning_rate=1.0, batch_size=50, spike_policy="ignore"
+    )
+    with pytest.warns(ConvergenceWarning, match="Training diverged") as caught:
+        fit_incremental(
+            est.set_params(random_state=0),
+            da.from_array(X, chunks=1000),
+            da.from_array(y, chunks=1000),
+            epochs=3,
+        )
+    assert est.stop_reason_ == "diverged" and not est.converged_
+    assert est.n_epochs_ == 1
+    assert np.all(np.isfinite(est.coef_))
+    # The warning points at the call, as fit's does.
+    diverged = [w for w in caught if "diverged" in str(w.message)]
+    assert [w.filename for w in diverged] == [__file__]
 
 
 class Recorder(Callback):
