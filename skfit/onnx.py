@@ -112,11 +112,12 @@ class _Graph:
         self.scope = scope
         self.container = container
         self.proto_dtype = proto_dtype
-        self.dtype = (
-            np.float64 if proto_dtype == onnx_proto.TensorProto.DOUBLE else (np.float32)
-        )
+        double = proto_dtype == onnx_proto.TensorProto.DOUBLE
+        self.dtype = np.float64 if double else np.float32
 
     def constant(self, value, proto_dtype=None, name="constant"):
+        """Add a constant, in the graph's float type unless ``proto_dtype`` is
+        given; return its name."""
         value = np.asarray(value)
         if proto_dtype is None:
             proto_dtype, value = self.proto_dtype, value.astype(self.dtype)
@@ -126,14 +127,14 @@ class _Graph:
         )
         return unique
 
-    def node(self, op_type, inputs, output=None, op_domain="", **attributes):
+    def node(self, op_type, inputs, output=None, **attributes):
+        """Add an operator of the default ONNX domain; return its output's name."""
         if output is None:
             output = self.scope.get_unique_variable_name(op_type.lower())
         self.container.add_node(
             op_type,
             inputs,
             output,
-            op_domain=op_domain,
             name=self.scope.get_unique_operator_name(op_type),
             **attributes,
         )
