@@ -11,10 +11,10 @@ This example starts a small cluster inside this process (threads, so that it
 runs anywhere, including a documentation build). On a real cluster, start a
 scheduler and workers and connect to the scheduler's address instead::
 
-    dask scheduler --host 10.0.0.5                 # on the scheduler machine
-    dask worker tcp://10.0.0.5:8786 --nthreads 1   # on each worker machine
+    dask scheduler --port 8786                               # on the scheduler
+    dask worker tcp://scheduler.example.org:8786 --nthreads 1   # on each worker
 
-    client = Client("tcp://10.0.0.5:8786")
+    client = Client("tcp://scheduler.example.org:8786")
 
 In a script, create a cluster of worker *processes* (``LocalCluster()``) under
 ``if __name__ == "__main__":``, as multiprocessing requires.
