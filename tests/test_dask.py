@@ -5,7 +5,6 @@ import os
 import pickle
 import subprocess
 import sys
-import warnings
 
 import joblib
 import numpy as np
@@ -616,9 +615,7 @@ def test_dask_ml_incremental_trains_skfit_estimators():
     model = wrappers.Incremental(
         GDClassifier(batch_size=100, random_state=0), scoring="accuracy"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        model.fit(X, y, classes=[0, 1])
+    model.fit(X, y, classes=[0, 1])
     fitted = model.estimator_
     # One partial_fit call, one history record, per block.
     assert fitted.n_epochs_ == 6
