@@ -165,21 +165,25 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         except KeyboardInterrupt as interrupt:
             outcome = getattr(interrupt, "outcome", None)
             if outcome is None:  # interrupted before training began
-                self.__dict__.clear()
-                self.__dict__.update(saved)
+                self._undo(saved, None)
             else:
                 self._set_outcome(outcome)
             raise
         except Exception:
             # Nothing is fitted half-way: a refused or failed call leaves the
             # estimator as it was.
-            if checkpoint is not None:
-                state.rollback(checkpoint)
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            self._undo(saved, checkpoint)
             raise
         self._set_outcome(outcome)
         return self
+
+    def _undo(self, saved, checkpoint):
+        """Return to the attributes ``saved`` and, unless ``checkpoint`` is None,
+        their training state to that checkpoint (see TrainingState.rollback)."""
+        if checkpoint is not None:
+            saved["_state"].rollback(checkpoint)
+        self.__dict__.clear()
+        self.__dict__.update(saved)
 
     def _set_outcome(self, outcome):
         self.stop_reason_ = outcome.stop_reason

@@ -113,10 +113,7 @@ class BlockTrainer:
             raise
         except Exception:
             # A failed call leaves the estimator as it was, as a failed fit does.
-            if checkpoint is not None:
-                state.rollback(checkpoint)
-            estimator.__dict__.clear()
-            estimator.__dict__.update(saved)
+            estimator._undo(saved, checkpoint)
             raise
         finally:
             estimator.__dict__.update(params)
