@@ -5,6 +5,7 @@ and the spike-record cap holds per estimator over many calls (item 11)."""
 import warnings
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
