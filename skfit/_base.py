@@ -200,20 +200,24 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
                 self.__dict__.pop(name, None)
             train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
-            if getattr(interrupt, "outcome", None) is None:
-                # Interrupted before training began.
-                self.__dict__.clear()
-                self.__dict__.update(saved)
+            outcome = getattr(interrupt, "outcome", None)
+            if outcome is None:  # interrupted before training began
+                self._undo(saved, None)
             raise
         except BaseException:
             # Nothing is fitted half-way: a refused or failed call (whatever a
             # callback raised, SystemExit included) leaves the estimator as it was.
-            if checkpoint is not None:
-                state.rollback(checkpoint)
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            self._undo(saved, checkpoint)
             raise
         return self
+
+    def _undo(self, saved, checkpoint):
+        """Return to the attributes ``saved`` and, unless ``checkpoint`` is None,
+        their training state to that checkpoint (see TrainingState.rollback)."""
+        if checkpoint is not None:
+            saved["_state"].rollback(checkpoint)
+        self.__dict__.clear()
+        self.__dict__.update(saved)
 
     def _set_outcome(self, outcome):
         self.stop_reason_ = outcome.stop_reason
