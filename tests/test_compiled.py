@@ -461,8 +461,11 @@ def test_stopping_rules_agree(kernel_calls, params):
     compiled, _ = check_agreement(
         kernel_calls, "binary", optimizer="sgd", learning_rate=0.02, **params
     )
-    assert compiled.stop_reason_ in ("tol", "loss_threshold")
-    assert compiled.converged_
+    assert compiled.stop_reason_ == ("tol" if "tol" in params else "loss_threshold")
+    # A threshold reached is convergence; a tol stop at a rate the schedule has
+    # not lowered may be a noise floor, and is not.
+    lowered = compiled.history_["learning_rate"][-1] < compiled.learning_rate
+    assert compiled.converged_ == ("loss_threshold" in params or bool(lowered))
 
 
 @pytest.mark.parametrize(
