@@ -18,8 +18,9 @@ detector costs; so the script also times ``SpikeDetector.check`` and
 
 The per-row check runs inside the compiled kernel's row loop. A second table
 times compiled epochs (the kernel's call on the arguments of a fit's second epoch)
-of GDRegressor and GDClassifier with the kernel as it is and with a copy of it
-compiled without the statements marked ``# row check``, at several batch sizes:
+of GDRegressor and GDClassifier with the kernel and without its statements
+marked ``# row check``, both compiled afresh from its source, at several batch
+sizes:
 ``10 * --repeat`` pairs, each pair back to back in alternating order, timed in
 processor time (the time the process waited for a core on a shared machine left
 out), and the overhead is the median of the pairs' ratios.
@@ -117,9 +118,10 @@ def check_run_seconds(n_batches=1000):
     return best / calls / n_batches
 
 
-def kernel_without_row_check():
-    """The compiled epoch kernel without the statements marked ``# row check``:
-    those whose last line ends with the mark."""
+def compiled_kernel(row_check):
+    """The epoch kernel compiled afresh from its source, with or without the
+    statements marked ``# row check`` (those whose last line ends with the mark):
+    both variants compiled alike, so that neither is the cached one."""
     function = _compiled_batches._train_epoch.py_func
     source = textwrap.dedent(inspect.getsource(function))
     marked = {
@@ -140,11 +142,11 @@ def kernel_without_row_check():
 
     tree = ast.parse(source)
     tree.body[0].decorator_list = []
-    tree = ast.fix_missing_locations(Strip().visit(tree))
-    stripped = ast.unparse(tree)
-    assert "tally_row" not in stripped and "begin_rows" not in stripped
+    if not row_check:
+        tree = ast.fix_missing_locations(Strip().visit(tree))
+        assert "tally_row" not in ast.unparse(tree)
     namespace = dict(vars(_compiled_batches))
-    exec(compile(tree, "<kernel without row check>", "exec"), namespace)
+    exec(compile(tree, "<epoch kernel>", "exec"), namespace)
     return numba.njit(nogil=True, fastmath=FASTMATH)(namespace["_train_epoch"])
 
 
@@ -181,8 +183,7 @@ def row_check_table(rows, repeat):
     X, y = make_regression(rows, 50, noise=10, random_state=0)
     y = (y - y.mean()) / y.std()
     X_c, y_c = make_classification(rows, 50, random_state=0)
-    with_check = _compiled_batches._train_epoch
-    without = kernel_without_row_check()
+    with_check, without = compiled_kernel(True), compiled_kernel(False)
     pairs = 10 * repeat
     lines = [
         f"Compiled epochs, {rows:,} x 50, with and without the per-row check (the "
@@ -195,7 +196,8 @@ def row_check_table(rows, repeat):
     for Estimator, data in ((GDRegressor, (X, y)), (GDClassifier, (X_c, y_c))):
         for batch_size in (32, 64, 256):
             arguments = kernel_arguments(Estimator, *data, batch_size)
-            epoch_seconds(without, arguments)  # compile
+            for kernel in (without, with_check):  # compile
+                epoch_seconds(kernel, arguments)
             times = {"without": [], "with": []}
             for pair in range(pairs):
                 kernels = [("without", without), ("with", with_check)]
