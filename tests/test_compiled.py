@@ -97,20 +97,6 @@ def problem(name):
     return Estimator, X.copy(), y.copy()
 
 
-@pytest.fixture
-def kernel_calls(monkeypatch):
-    """Records the rows (X, or CSR's (data, indices, indptr)) of every kernel call."""
-    calls = []
-    kernel = _compiled._train_epoch
-
-    def counting(*args):
-        calls.append(args[0])
-        return kernel(*args)
-
-    monkeypatch.setattr(_compiled, "_train_epoch", counting)
-    return calls
-
-
 def fit_both(make, fit, calls, in_scope=True):
     """Fit ``make()`` with ``fit`` through the compiled loop, then through the
     Python loop; check which loop trained each, and return both estimators."""
