@@ -4,6 +4,7 @@ coordinate's effective step size, and momentum learns the step taken)."""
 
 import numpy as np
 import pytest
+from _references import objective
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import ElasticNet, Lasso
 from sklearn.preprocessing import StandardScaler
@@ -28,13 +29,8 @@ def diabetes():
     return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
 
 
-def objective(X, y, coef, intercept, alpha, l1_ratio):
-    residual = X @ coef + intercept - y
-    return (
-        0.5 * np.mean(residual**2)
-        + alpha * l1_ratio * np.abs(coef).sum()
-        + 0.5 * alpha * (1 - l1_ratio) * coef @ coef
-    )
+def squared_error_objective(X, y, coef, intercept, alpha, l1_ratio):
+    return objective("squared_error", X, y[:, None], coef, intercept, alpha, l1_ratio)
 
 
 def fit_full_batch(X, y, optimizer, **params):
@@ -58,8 +54,8 @@ def test_l1_reaches_lassos_objective_and_zero_set(diabetes, optimizer):
     assert 0 < np.sum(lasso.coef_ == 0) < X.shape[1]  # some, not all, are zero
     est = fit_full_batch(X, y, optimizer, penalty="l1", alpha=alpha)
     assert est.converged_
-    ours = objective(X, y, est.coef_, est.intercept_, alpha, 1.0)
-    reference = objective(X, y, lasso.coef_, lasso.intercept_, alpha, 1.0)
+    ours = squared_error_objective(X, y, est.coef_, est.intercept_, alpha, 1.0)
+    reference = squared_error_objective(X, y, lasso.coef_, lasso.intercept_, alpha, 1.0)
     assert ours <= reference * 1.005
     np.testing.assert_array_equal(
         np.flatnonzero(est.coef_ == 0), np.flatnonzero(lasso.coef_ == 0)
@@ -76,8 +72,8 @@ def test_elasticnet_reaches_elasticnets_objective_and_zero_set(diabetes, optimiz
     est = fit_full_batch(
         X, y, optimizer, penalty="elasticnet", alpha=alpha, l1_ratio=l1_ratio
     )
-    ours = objective(X, y, est.coef_, est.intercept_, alpha, l1_ratio)
-    reference = objective(
+    ours = squared_error_objective(X, y, est.coef_, est.intercept_, alpha, l1_ratio)
+    reference = squared_error_objective(
         X, y, reference_model.coef_, reference_model.intercept_, alpha, l1_ratio
     )
     assert ours <= reference * 1.005

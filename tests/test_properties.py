@@ -1,15 +1,21 @@
 """Properties over generated data: finiteness, repeatability and monotone descent."""
 
 import math
-import warnings
 
 import numpy as np
+import pytest
+from _fitting import fit_quietly
+from _references import lipschitz
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from sklearn.exceptions import ConvergenceWarning
 
-from skfit import GDClassifier, GDRegressor, LossSpikeWarning
+from skfit import GDClassifier, GDRegressor
+
+# Only the expected warnings are silenced (spike warnings here, convergence warnings
+# by fit_quietly): pytest's configuration still turns RuntimeWarnings raised in skfit
+# (overflow, invalid values) into errors.
+pytestmark = pytest.mark.filterwarnings("ignore::skfit.LossSpikeWarning")
 
 SETTINGS = settings(
     max_examples=25,
@@ -41,15 +47,6 @@ def datasets(draw, scale=1e3, min_rows=2, max_rows=16, classifier=False):
     else:
         y = draw(arrays(np.float64, n, elements=elements))
     return X, y
-
-
-def fit_quietly(est, X, y, **kwargs):
-    # Only the expected warnings are silenced: pytest's configuration still turns
-    # RuntimeWarnings raised in skfit (overflow, invalid values) into errors.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", LossSpikeWarning)
-        return est.fit(X, y, **kwargs)
 
 
 # ------------------------------------------------------------ finiteness
@@ -154,14 +151,6 @@ def test_same_random_state_gives_identical_classifier_fits(data, params):
 
 
 # ------------------------------------------------------------ monotone descent
-def lipschitz(X, sample_weight, curvature, alpha):
-    """An upper bound of the Lipschitz constant of the objective's smooth part:
-    curvature * lambda_max of the weighted second moment of [X, 1], plus alpha."""
-    Xt = np.hstack([X, np.ones((X.shape[0], 1))])
-    M = (Xt * sample_weight[:, None]).T @ Xt / sample_weight.sum()
-    return curvature * np.linalg.eigvalsh(M)[-1] + alpha
-
-
 descent_parameters = st.fixed_dictionaries(
     {
         "penalty": st.sampled_from([None, "l2", "l1", "elasticnet"]),
