@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _fitting import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.preprocessing import StandardScaler
 
 from skfit import GDClassifier, GDRegressor, History
 from skfit.callbacks import Callback
@@ -33,12 +33,6 @@ HISTORY_KEYS = (
 
 
 @pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
 def noisy_classification():
     """A noisy problem on which the validation loss soon stops improving."""
     return make_classification(
@@ -50,12 +44,6 @@ def noisy_classification():
 def regression():
     X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
     return X, y
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 class StopAtEpoch(Callback):
@@ -160,9 +148,22 @@ def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
 
 
 def test_tol_none_disables_the_tolerance_rule(regression):
+    # A rate of 1e-300 leaves the parameters, and so the full-batch loss, where they
+    # start: no epoch improves, so any tolerance, even 0, stops after
+    # n_iter_no_change + 1 epochs, and tol=None trains them all.
     X, y = regression
-    est = GDRegressor(tol=None, max_epochs=12, random_state=0)
-    est.fit(X, y)
+    params = {
+        "optimizer": "sgd",
+        "learning_rate": 1e-300,
+        "batch_size": None,
+        "n_iter_no_change": 2,
+        "max_epochs": 12,
+        "random_state": 0,
+    }
+    assert GDRegressor(tol=0.0, **params).fit(X, y).n_epochs_ == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = GDRegressor(tol=None, **params).fit(X, y)
     assert est.stop_reason_ == "max_epochs"
     assert est.n_epochs_ == 12
 
@@ -427,7 +428,8 @@ def test_callback_stops_training(Estimator, iris):
 
 
 def test_callback_stop_reported_before_loss_threshold(iris):
-    """Both fire at epoch 3: 'callback' comes first in the documented order."""
+    """When both fire in one epoch, 'callback' comes first in the documented
+    order; a threshold that fires earlier stops training first."""
     X, y = iris
     est = GDClassifier(
         callbacks=[StopAtEpoch(3)], loss_threshold=1e6, tol=None, random_state=0
