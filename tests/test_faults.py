@@ -3,14 +3,13 @@ property over hyperparameters and input kinds: every fit either fits with finite
 parameters and predictions or is refused by name, leaving the estimator as it was."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _fitting import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import cross_validate
 
@@ -30,12 +29,6 @@ def regression():
 @pytest.fixture(scope="module")
 def classification():
     return make_classification(120, 4, n_informative=3, n_redundant=0, random_state=0)
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 # ------------------------------------------------------- dropout on float32 data
