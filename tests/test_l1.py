@@ -4,6 +4,7 @@ coordinate's effective step size, and momentum learns the step taken)."""
 
 import numpy as np
 import pytest
+from _fitting import fit_quietly, full_batch
 from _references import objective
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import ElasticNet, Lasso
@@ -34,16 +35,17 @@ def squared_error_objective(X, y, coef, intercept, alpha, l1_ratio):
 
 
 def fit_full_batch(X, y, optimizer, **params):
-    return GDRegressor(
+    """Full batch until the loss improves by less than 1e-12 in 200 epochs."""
+    est = full_batch(
+        GDRegressor,
+        RATES[optimizer],
+        5000,
         optimizer=optimizer,
-        learning_rate=RATES[optimizer],
-        batch_size=None,
-        max_epochs=5000,
         tol=1e-12,
         n_iter_no_change=200,
-        random_state=0,
         **params,
-    ).fit(X, y)
+    )
+    return fit_quietly(est, X, y)
 
 
 @pytest.mark.parametrize("optimizer", sorted(RATES))

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from _fitting import fit_quietly
+from _fitting import fit_quietly, full_batch
 from _references import lipschitz
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -177,17 +177,7 @@ def check_monotone_descent(Estimator, X, y, curvature, params, weight_seed):
     rate = step_fraction / lipschitz(X, sw, curvature, alpha)
     if not rate > 0:  # an all-zero X with no intercept leaves nothing to learn
         return
-    est = Estimator(
-        optimizer="sgd",
-        batch_size=None,
-        learning_rate=rate,
-        max_epochs=30,
-        tol=None,
-        shuffle=False,
-        spike_policy="ignore",
-        random_state=0,
-        **params,
-    )
+    est = full_batch(Estimator, rate, 30, **params)
     fit_quietly(est, X, y, sample_weight=sw if weighted else None)
     losses = est.history_["loss"]
     assert len(losses) == 30
@@ -241,16 +231,7 @@ def test_divergence_restores_the_best_finite_parameters(data, overshoot, classif
         return
     # A full-batch step well above 2 / L: gradient descent overshoots and explodes.
     rate = min(overshoot * 2 / L, 1e6)
-    est = Estimator(
-        optimizer="sgd",
-        batch_size=None,
-        learning_rate=rate,
-        penalty=None,
-        max_epochs=60,
-        tol=None,
-        shuffle=False,
-        spike_policy="ignore",
-    )
+    est = full_batch(Estimator, rate, 60, penalty=None)
     fit_quietly(est, X, y)
     event(f"stop_reason={est.stop_reason_}")
     assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
