@@ -4,7 +4,7 @@ PIP := $(PYTHON) -m pip
 
 OLDEST ?= .venv-oldest
 
-.PHONY: demo test test-oldest lint bench clean
+.PHONY: demo test test-oldest lint bench docs clean
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -23,8 +23,8 @@ demo: $(VENV)/.installed
 	$(PYTHON) -m skfit demo
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check skfit tests examples benchmarks
-	$(VENV)/bin/ruff format --check skfit tests examples benchmarks
+	$(VENV)/bin/ruff check skfit tests examples benchmarks docs
+	$(VENV)/bin/ruff format --check skfit tests examples benchmarks docs
 	$(VENV)/bin/lint-imports
 
 test: lint
@@ -40,8 +40,18 @@ $(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
 test-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
 
+# The documentation site, with Sphinx's warnings as errors; the gallery runs the
+# examples (those whose optional extras are missing are shown without running).
+$(VENV)/.installed-docs: $(VENV)/bin/activate setup.cfg pyproject.toml
+	$(PIP) install --quiet -e ".[docs]"
+	touch $@ $(VENV)/.installed
+
+docs: $(VENV)/.installed-docs
+	MPLBACKEND=Agg $(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 bench: $(VENV)/.installed-dev
 	$(PYTHON) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) $(OLDEST) build *.egg-info
+	rm -rf docs/_build docs/api/generated docs/auto_examples docs/sg_execution_times.rst

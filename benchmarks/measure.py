@@ -19,7 +19,7 @@ from skfit.callbacks import Callback
 
 # isort: split
 from contenders import fixed_epochs
-from objective import model_objective
+from objective import exact_solver, model_objective, relative_gap
 
 #: Repeats of the cheap bare-bound measurement, at least.
 BARE_BOUND_REPEATS = 7
@@ -47,6 +47,12 @@ def timed_fit(estimator, X, y):
     start = time.perf_counter()
     quiet_fit(estimator, X, y)
     return Fit(time.perf_counter() - start, estimator)
+
+
+def exact_fit(workload, Y, best):
+    """The exact solver with its defaults, timed, and its gap to the optimum."""
+    fit = timed_fit(exact_solver(workload), workload.X, workload.y)
+    return fit, relative_gap(model_objective(fit.estimator, workload, Y), best)
 
 
 def median_fit(make_estimator, X, y, repeat):
@@ -206,6 +212,10 @@ class Trace:
     records: list = field(default_factory=list)  # (epoch, seconds, objective)
     fit_seconds: float = 0.0
     estimator: object = None
+
+    def within(self, best, share):
+        """When the objective first came within ``share`` of the optimum ``best``."""
+        return self.reached(best + share * abs(best))
 
     def reached(self, target):
         for epoch, seconds, value in self.records:

@@ -62,6 +62,13 @@ def fmt_reached(reached):
     return f"not reached in {reached.last_epoch} epochs"
 
 
+def fmt_reached_epoch(reached):
+    """The time to the target and, in brackets, the epoch that reached it."""
+    if reached.seconds is None:
+        return "not reached"
+    return f"{fmt_time(reached.seconds)} (epoch {reached.epochs})"
+
+
 def fmt_number(value, digits=4):
     return DASH if missing(value) else f"{value:.{digits}g}"
 
@@ -107,10 +114,8 @@ def blas_table():
 
 
 def numba_description():
-    try:
-        import numba
-    except ImportError:
-        return "not installed: skfit trains through its Python loop"
+    import numba
+
     return f"{numba.__version__}: linear models train through the compiled loop"
 
 
@@ -232,7 +237,7 @@ def summary_table(results, target):
         "bare bound",
         "skfit epoch ÷ bare (full / 256 / 1024 / 32; MLP)",
         "skfit epoch ÷ sklearn epoch (full / 256 / 1024 / 32; MLP)",
-        "Python loop (no numba) epoch ÷ bare (full / 256 / 1024 / 32)",
+        "Python runner (use_numba=False) epoch ÷ bare (full / 256 / 1024 / 32)",
         f"fastest skfit to {target:.0%}",
         "÷ exact solver",
         "÷ SGD",

@@ -8,7 +8,6 @@ benchmarks/results.md (``--output``). See benchmarks/README.md for the figures.
 """
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import time
@@ -65,8 +64,6 @@ from workloads import (  # noqa: E402
 )
 
 LINEAR_WORKLOADS = tuple(SHAPES)
-#: Whether skfit's linear models train through the compiled loop (numba installed).
-NUMBA = importlib.util.find_spec("numba") is not None
 SECTIONS = (*LINEAR_WORKLOADS, "digits", "scaling")
 #: The workloads whose fit time is measured against the number of rows.
 SCALING_WORKLOADS = ("regression", "binary")
@@ -103,8 +100,8 @@ class Row:
     gap: float
     test_score: float
     memory: int
-    #: skfit's linear models with numba installed: the epoch through the Python
-    #: loop (use_numba=False), what users without numba get.
+    #: skfit's linear models: the epoch through the Python batch runner
+    #: (use_numba=False), beside the compiled one.
     python_epoch: object = None
 
 
@@ -173,7 +170,7 @@ def measure_contender(contender, workload, Y, settings):
     cost = python_cost = None
     if contender.has_epochs:
         cost = epoch_cost(contender, workload, settings.epochs, settings.repeat)
-    if contender.family == "skfit" and NUMBA:
+    if contender.family == "skfit":
         with skfit.config_context(use_numba=False):
             python_cost = epoch_cost(
                 contender, workload, settings.epochs, settings.repeat

@@ -10,8 +10,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_linnerud,
+    load_wine,
+    make_classification,
+    make_regression,
+)
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 #: Test rows drawn per training row.
 TEST_SHARE = 0.2
@@ -224,4 +234,47 @@ def subset(workload, n_rows):
         y=workload.y[:n_rows],
         X_test=workload.X_test,
         y_test=workload.y_test,
+    )
+
+
+# ---------------------------------------------------------------- bundled data
+#: The datasets bundled with scikit-learn: loader and task.
+BUNDLED = {
+    "diabetes": (load_diabetes, "regression"),
+    "linnerud": (load_linnerud, "regression"),
+    "breast_cancer": (load_breast_cancer, "classification"),
+    "digits": (load_digits, "classification"),
+    "wine": (load_wine, "classification"),
+    "iris": (load_iris, "classification"),
+}
+#: skfit's default penalty: l2 with this alpha.
+DEFAULT_ALPHA = 1e-4
+
+
+def bundled_data(name):
+    """``(X, y, task)`` of a dataset bundled with scikit-learn, as loaded."""
+    loader, task = BUNDLED[name]
+    X, y = loader(return_X_y=True)
+    return X, y, task
+
+
+def training_workload(name, X, y, task, alpha=DEFAULT_ALPHA, loss=None):
+    """All of ``(X, y)`` as training data, the features standardised as a
+    ``StandardScaler`` in a pipeline would, with skfit's default penalty: for
+    judging how close a fit comes to the optimum of its training objective (the
+    test share is the training data; no test score is read)."""
+    X = StandardScaler().fit_transform(X)
+    if loss is None:
+        loss = "squared_error" if task == "regression" else "log_loss"
+    return Workload(
+        name=name,
+        description=name,
+        task=task,
+        model="linear",
+        loss=loss,
+        alpha=alpha,
+        X=X,
+        y=y,
+        X_test=X,
+        y_test=y,
     )

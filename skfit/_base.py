@@ -5,7 +5,6 @@ data for the engine, runs it, and turns its outcome into fitted attributes. The
 regression and classification faces are in :mod:`skfit._estimator_types`.
 """
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,8 +13,15 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._data_checks import (
+    check_share_weights,
+    check_split_sizes,
+    in_dtype,
+    usable_weights,
+)
+from ._history_repr import HistoryReprMixin
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -24,6 +30,7 @@ from ._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ._target_scaling import TargetScaling
 from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
@@ -37,92 +44,22 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 _CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
-#: The fewest rows a training or validation share may hold.
-MIN_SHARE_ROWS = 2
+#: The attributes _set_outcome sets from the engine's report.
+_OUTCOME_ATTRIBUTES = ("stop_reason_", "converged_", "best_epoch_", "best_loss_")
 
 
-def _in_dtype(array, dtype, name):
-    """``array`` (finite, dense or sparse) in ``dtype``, refusing by name values
-    beyond the range of ``dtype``, which a cast would turn into infinities."""
-    if array.dtype == dtype:
-        return array
-    values = array.data if sp.issparse(array) else array
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    limit = float(np.finfo(dtype).max)
-    if largest > limit:
-        raise ValueError(
-            f"{name} holds values up to {largest:.3g}, beyond the range of "
-            f"{np.dtype(dtype)} (at most {limit:.3g}) in which the model computes; "
-            f"scale {name}, or fit the model on float64 data."
-        )
-    return array.astype(dtype, copy=False)
-
-
-def _usable_weights(weights, dtype, source):
-    """``weights`` (float64, finite, non-negative) in ``dtype``, refusing by name
-    weights that training in ``dtype`` cannot use.
-
-    A positive weight below the smallest normal number of ``dtype`` is subnormal: it
-    keeps few significant digits, and the compiled loop (which flushes subnormals)
-    reads it as zero. A total beyond the range of ``dtype`` overflows the weighted
-    means. Weights only matter relative to each other, so rescaling cures both.
-    """
-    info = np.finfo(dtype)
-    positive = weights[weights > 0]
-    if positive.size and positive.min() < info.tiny:
-        raise ValueError(
-            f"{source} holds {int(np.sum(positive < info.tiny))} positive weights "
-            f"below {info.tiny:.3g}, the smallest normal {info.dtype} number, which "
-            "training cannot use; rescale the weights (only their ratios matter)."
-        )
-    with np.errstate(over="ignore"):
-        total = weights.sum()
-    if not total > 0:
-        raise ValueError(
-            f"The weights ({source}) sum to zero: there is nothing to fit."
-        )
-    if not total <= info.max:
-        raise ValueError(
-            f"The weights ({source}) sum to {total:.3g}, beyond the range of "
-            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (only their "
-            "ratios matter)."
-        )
-    return weights.astype(dtype, copy=False)
-
-
-def _check_split_sizes(n_samples, fraction, stratify):
-    """Refuse a validation split of ``n_samples`` rows that leaves a share too
-    small: each needs :data:`MIN_SHARE_ROWS` rows (a validation R^2 needs two, and
-    one training row is no training set), and a stratified split needs every class
-    in both shares."""
-    # The sizes train_test_split gives the two shares.
-    n_val = math.ceil(fraction * n_samples)
-    n_train = n_samples - n_val
-    least, why = MIN_SHARE_ROWS, ""
-    advice = (
-        "give more data, change validation_fraction, or set early_stopping=False "
-        "and validation_fraction=None."
+def _same_settings(fresh, current):
+    """Whether ``fresh``, built from a hyperparameter, is the plug-in object
+    ``current`` was built from: of the same class with the same parameters, or,
+    for objects without ``get_params``, the same object."""
+    if not hasattr(fresh, "get_params"):
+        return fresh is current
+    return type(fresh) is type(current) and (
+        fresh.get_params(deep=False) == current.get_params(deep=False)
     )
-    if stratify is not None:
-        labels, counts = np.unique(stratify, return_counts=True)
-        if counts.min() < 2:
-            rarest = labels.tolist()[np.argmin(counts)]
-            raise ValueError(
-                f"validation_fraction={fraction} holds out a share stratified by "
-                "class, which needs at least 2 rows of each class, but class "
-                f"{rarest!r} has {counts.min()}; {advice}"
-            )
-        if len(labels) > least:
-            least, why = len(labels), " (one of each class)"
-    if min(n_train, n_val) < least:
-        raise ValueError(
-            f"validation_fraction={fraction} splits the {n_samples} rows into "
-            f"{n_train} training and {n_val} validation rows, but each share needs "
-            f"at least {least}{why}; {advice}"
-        )
 
 
-class BaseGD(CallbackSupportMixin, BaseEstimator):
+class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of skfit's estimators; not for direct use."""
 
     _parameter_constraints = {
@@ -238,7 +175,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 classes=classes,
             )
             if continuing:
-                self._check_continuation(state, Y)
+                self._continue_state(state, Y)
             else:
                 rng = check_random_state(self.random_state)
                 state = self._new_state(X.shape[1], Y.shape[1], X.dtype, rng)
@@ -246,28 +183,30 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             state.loss = self._loss_object()
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
+            self._set_target_units(state, data, initialising=not continuing)
             config = self._training_config(rng, incremental, state)
             config.callbacks += SklearnCallbackBridge.for_estimator(
                 self, X, y, user_weight, config
             )
-            outcome = train(state, data, config, self)
+            # The previous call's outcome is gone until the engine reports this
+            # one's (through config.report_outcome), so no callback reads it.
+            for name in _OUTCOME_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
-            outcome = getattr(interrupt, "outcome", None)
-            if outcome is None:  # interrupted before training began
+            if getattr(interrupt, "outcome", None) is None:
+                # Interrupted before training began.
                 self.__dict__.clear()
                 self.__dict__.update(saved)
-            else:
-                self._set_outcome(outcome)
             raise
-        except Exception:
-            # Nothing is fitted half-way: a refused or failed call leaves the
-            # estimator as it was.
+        except BaseException:
+            # Nothing is fitted half-way: a refused or failed call (whatever a
+            # callback raised, SystemExit included) leaves the estimator as it was.
             if checkpoint is not None:
                 state.rollback(checkpoint)
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
-        self._set_outcome(outcome)
         return self
 
     def _set_outcome(self, outcome):
@@ -290,14 +229,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             # One memory layout (a C-ordered X is not copied), so that the same
             # values train to the same bits whatever layout they came in.
             order="C",
-            multi_output=is_regressor,
+            # Classifiers check the kind of their targets when encoding them.
+            multi_output=True,
             y_numeric=is_regressor,
         )
+        if not is_regressor:
+            # As in scikit-learn's MLP: an indicator matrix is used dense, and a
+            # column vector is one column of labels (with a DataConversionWarning).
+            if sp.issparse(y):
+                y = y.toarray()
+            elif y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
         if sp.issparse(X) and not X.has_sorted_indices:
             X = X.sorted_indices()
         if continuing:
             # Keep the dtype of the parameters that training continues from.
-            X = _in_dtype(X, self._state.network.dtype, "X")
+            X = in_dtype(X, self._state.network.dtype, "X")
         Y = self._encode_targets(
             y, X.dtype, reset=not continuing, incremental=incremental, classes=classes
         )
@@ -315,7 +262,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         ``dtype``; ``sample_weight`` is float64."""
         if sample_weight is None:
             return None
-        return _usable_weights(sample_weight, dtype, "sample_weight")
+        return usable_weights(sample_weight, dtype, "sample_weight")
 
     def _new_state(self, n_features, n_outputs, dtype, rng):
         network = self._make_network(n_features, n_outputs)
@@ -331,19 +278,45 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             random_state=rng,
         )
 
-    def _check_continuation(self, state, Y):
-        n_outputs = state.network.layer_sizes[-1]
+    def _continue_state(self, state, Y):
+        """Check that training can continue from ``state`` and give it the
+        hyperparameters changed since it was built.
+
+        What shapes the parameters (the layers' sizes, the output bias) must not
+        change. The rest takes its new value: the activation and dropout; an
+        optimizer of another kind, with a fresh state (the old one belongs to another
+        update rule), or the same kind with new settings, keeping its state; a
+        changed schedule, rebuilt from the new parameter.
+        """
+        network = state.network
+        n_outputs = network.layer_sizes[-1]
         if Y.shape[1] != n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} output columns, but {type(self).__name__} was "
                 f"fitted with {n_outputs}; fit without warm_start to start afresh."
             )
-        expected = self._make_network(state.network.layer_sizes[0], n_outputs)
-        if expected.layer_sizes != state.network.layer_sizes:
+        expected = self._make_network(network.layer_sizes[0], n_outputs)
+        if expected.layer_sizes != network.layer_sizes:
             raise ValueError(
-                f"The architecture changed from {state.network.layer_sizes} to "
+                f"The architecture changed from {network.layer_sizes} to "
                 f"{expected.layer_sizes}; fit without warm_start to start afresh."
             )
+        if expected.fit_intercept != network.fit_intercept:
+            raise ValueError(
+                f"fit_intercept changed from {network.fit_intercept} to "
+                f"{expected.fit_intercept}, which changes the parameters to train; "
+                "fit without warm_start to start afresh."
+            )
+        network.activation = expected.activation
+        network.dropout = expected.dropout
+        optimizer = check_optimizer(self.optimizer)
+        if not _same_settings(optimizer, state.optimizer):
+            if type(optimizer) is not type(state.optimizer):
+                state.optimizer_state = optimizer.init([network.flat])
+            state.optimizer = optimizer
+        schedule = check_schedule(self.schedule)
+        if not _same_settings(schedule, state.schedule):
+            state.schedule = schedule
 
     def _training_data(self, X, y, Y, sample_weight, rng, incremental):
         data = TrainingData(X=X, Y=Y, sample_weight=sample_weight)
@@ -353,23 +326,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if incremental or fraction is None:
             return data
         stratify = self._stratify(y)
-        _check_split_sizes(X.shape[0], fraction, stratify)
+        check_split_sizes(X.shape[0], fraction, stratify)
         train_rows, val_rows = train_test_split(
             np.arange(X.shape[0]),
             test_size=fraction,
             random_state=rng,
             stratify=stratify,
         )
-        if sample_weight is not None:
-            for share, rows in (("training", train_rows), ("validation", val_rows)):
-                # The engine divides by each share's total weight.
-                if not sample_weight[rows].sum() > 0:
-                    raise ValueError(
-                        f"The sample weights of the {len(rows)} rows of the {share} "
-                        f"share (validation_fraction={fraction}) are all zero, so its "
-                        "loss is undefined; give those rows weight, or change "
-                        "validation_fraction or random_state."
-                    )
+        check_share_weights(sample_weight, train_rows, val_rows, fraction)
         data.rows = np.sort(train_rows)
         data.X_val = X[val_rows]
         data.Y_val = Y[val_rows]
@@ -381,6 +345,39 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
 
     def _stratify(self, y):
         return None
+
+    def _set_target_units(self, state, data, *, initialising):
+        """Start the output biases at the loss's optimal constant, and train a loss
+        that scales with the target in standardised units of it.
+
+        On initialisation the units are set from the training rows (see
+        :mod:`skfit._target_scaling`), or, for the other losses, the output biases
+        start at ``loss.optimal_constant``; continuing calls keep the units (a loss
+        changed since to one without units gets the parameters converted back).
+        ``data`` then holds the targets in those units.
+        """
+        network, loss = state.network, state.loss
+        if initialising:
+            rows = slice(None) if data.rows is None else data.rows
+            Y = data.Y[rows]
+            weights = None if data.sample_weight is None else data.sample_weight[rows]
+            state.target_scaling = TargetScaling.for_targets(
+                loss, Y, weights, network.fit_intercept
+            )
+            # Standardised targets' optimal constant is 0, where biases start.
+            if state.target_scaling is None and network.fit_intercept:
+                network.intercepts[-1][...] = loss.optimal_constant(Y, weights)
+        elif state.target_scaling is not None and loss.homogeneity is None:
+            state.target_scaling.fold_into(network)
+            state.target_scaling = None
+        scaling = state.target_scaling
+        if scaling is None:
+            return
+        data.Y = scaling.standardize(data.Y)
+        if data.Y_val is not None:
+            data.Y_val = scaling.standardize(data.Y_val)
+            score = data.score
+            data.score = lambda raw, y, weights: score(scaling.to_user(raw), y, weights)
 
     def _loss_object(self):
         return check_loss(self.loss)
@@ -395,20 +392,32 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
         decoupled = getattr(state.optimizer, "decoupled_weight_decay", False)
+        scaling, loss = state.target_scaling, state.loss
+        loss_scale, weight_units = 1.0, 1.0
+        if scaling is not None:
+            loss_scale = scaling.loss_scale(loss)
+            weight_units = scaling.weight_units(state.network)
+            loss = loss.rescaled(scaling.scale)
+        # tol is judged in the units training runs in (standardised targets).
+        tol = None if incremental or self.tol is None else self.tol * loss_scale
         callbacks = [as_callback(callback) for callback in self.callbacks or []]
         if self.verbose == 1:
             callbacks.append(ProgressBar())
         elif self.verbose >= 2:
             callbacks.append(EpochLogger())
         return TrainingConfig(
-            loss=state.loss,
+            loss=loss,
             penalty=Penalty(
-                0.0 if penalty is None else self.alpha, l1_ratio, decoupled=decoupled
+                0.0 if penalty is None else self.alpha,
+                l1_ratio,
+                decoupled=decoupled,
+                weight_units=weight_units,
+                loss_scale=loss_scale,
             ),
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             max_epochs=1 if incremental else self.max_epochs,
-            tol=None if incremental else self.tol,
+            tol=tol,
             n_iter_no_change=self.n_iter_no_change,
             loss_threshold=None if incremental else self.loss_threshold,
             early_stopping=self.early_stopping and not incremental,
@@ -419,6 +428,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             random_state=rng,
             # tol=None asks for a fixed number of epochs: reaching it is no failure.
             warn_at_max_epochs=not incremental and self.tol is not None,
+            report_outcome=self._set_outcome,
+            loss_scale=loss_scale,
         )
 
     # ------------------------------------------------------------ prediction
@@ -427,8 +438,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
-        network = self._state.network
-        return network.predict_raw(_in_dtype(X, network.dtype, "X"))
+        network, scaling = self._state.network, self._state.target_scaling
+        raw = network.predict_raw(in_dtype(X, network.dtype, "X"))
+        return raw if scaling is None else scaling.to_user(raw)
+
+    def _output_layer(self, name):
+        """The output layer's weights and biases, in the user's units."""
+        state = self._fitted_state(name)
+        coef, intercept = state.network.coefs[-1], state.network.intercepts[-1]
+        scaling = state.target_scaling
+        if scaling is None:
+            return coef, intercept
+        return scaling.output_coef(coef), scaling.output_intercept(intercept)
 
     def _score_raw(self, raw, y, sample_weight):
         """The estimator's ``score`` computed from raw outputs."""

@@ -19,23 +19,30 @@ _TRAINING_PARAMETERS = """
     learning_rate : float, default={learning_rate}
         The initial step size; the rate of update ``t`` is
         ``learning_rate * schedule(t)``.
-    schedule : str, schedule object or callable, default="constant"
+    schedule : str, schedule object or callable, default="{schedule}"
         The learning-rate schedule: "constant", "invscaling", "step",
         "exponential", "cosine", "onecycle" or "plateau", or a callable
         ``t -> multiplier`` of the rate, ``t`` counting the updates applied
         before (see :mod:`skfit.schedules`; "cosine" and "onecycle" span
         ``max_epochs`` epochs, "plateau" lowers the rate when the epoch loss, or
-        the validation loss, stalls).
+        the validation loss, stalls).{schedule_note}
     batch_size : int or None, default={batch_size}
         Samples per gradient update; None for full-batch gradient descent, 1 for
         per-sample updates. Larger than the data means full batch.
     max_epochs : int, default=200
         The most epochs one ``fit`` call runs; reaching it warns with a
         ``ConvergenceWarning``.
-    tol : float or None, default=1e-4
+    tol : float or None, default={tol}
         Training stops with ``stop_reason_='tol'`` when the epoch loss has not
         improved on the best by more than ``tol`` for ``n_iter_no_change`` epochs
-        (absolute, as in scikit-learn). None disables the rule.
+        (absolute, as in scikit-learn). None disables the rule. Regressors whose
+        loss scales with the target (all but "poisson" and loss objects) train in
+        standardised units of it and judge ``tol`` there: in the units of the
+        recorded losses it is ``tol * s**2`` (``tol * s`` for "absolute_error" and
+        "epsilon_insensitive"), ``s`` the target's spread, so that one ``tol``
+        suits targets of every scale. (An absolute ``tol`` in the target's units
+        stops a target of standard deviation 0.01, whose losses are about 1e-4, as
+        soon as ``n_iter_no_change`` epochs have passed.)
     n_iter_no_change : int, default={n_iter_no_change}
         Epochs without improvement before ``tol`` or ``early_stopping`` stop.
     loss_threshold : float or None, default=None
@@ -68,6 +75,10 @@ _TRAINING_PARAMETERS = """
         Seeds shuffling and the validation split; an int makes fits repeatable.
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous parameters and optimizer state.
+        Hyperparameters changed since take effect (an ``optimizer`` of another
+        kind starts from a fresh state; a changed ``schedule`` starts anew), except
+        those that shape the parameters (``hidden_layer_sizes``, ``fit_intercept``):
+        changing them is an error.
     callbacks : list of Callback or None, default=None
         Objects called during training (see :mod:`skfit.callbacks`); they are used
         as given and never modified.
@@ -82,7 +93,10 @@ _FIT_INTERCEPT = """    fit_intercept : bool, default=True
 #: The fitted attributes that every estimator has.
 FITTED_ATTRIBUTES = """
     history_ : History
-        One record per epoch since the parameters were initialised.
+        One record per epoch since the parameters were initialised. Its losses
+        (and ``loss_curve_``, ``best_loss_``, the spikes' losses) are the
+        documented objective in the target's units, also where a regressor
+        trains in standardised units of the target.
     loss_curve_ : list of float
         The training loss per epoch.
     n_epochs_ : int
@@ -107,17 +121,33 @@ FITTED_ATTRIBUTES = """
         Batches whose loss spiked, with the rows they held.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 """
 
 
-def training_parameters(*, learning_rate, batch_size, n_iter_no_change, linear):
+#: Why the linear models' schedule and tol defaults are what they are.
+_LINEAR_SCHEDULE_NOTE = """
+        The linear models' default, "plateau" with ``tol=1e-5``, reaches the
+        optimum where a constant rate stalls: Adam's steps stay about
+        ``learning_rate`` in size, so at a constant 0.01 training hovers at a
+        noise floor (25% above the optimal objective of a 200,000 x 100
+        regression, 5% above that of a 100,000 x 100 classification, measured by
+        ``benchmarks/settings.py``), while "plateau" divides the rate by 10 each
+        time the epoch loss stalls and came within 0.1% after 17 and 12 epochs."""
+
+
+def training_parameters(
+    *, learning_rate, batch_size, n_iter_no_change, schedule, tol, linear
+):
     """The numpydoc entries of the shared hyperparameters, with these defaults."""
     values = {
         "{learning_rate}": str(learning_rate),
         "{batch_size}": str(batch_size),
         "{n_iter_no_change}": str(n_iter_no_change),
+        "{schedule}": schedule,
+        "{schedule_note}": _LINEAR_SCHEDULE_NOTE if linear else "",
+        "{tol}": str(tol),
         "{fit_intercept}": _FIT_INTERCEPT if linear else "",
     }
     # str.format would trip over the braces of the option sets in the text.

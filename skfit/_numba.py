@@ -1,26 +1,107 @@
 """numba, the compiler of skfit's formulas and of the linear models' epoch loop.
 
-:func:`jit` compiles in nopython mode with an on-disk cache, so that a process pays
-for compiling a function once per kind of data, and later processes not at all.
+:func:`jit` marks a function for compilation in nopython mode with an on-disk
+cache, so that a process pays for compiling a function once per kind of data, and
+later processes not at all. numba itself is imported only when the first compiled
+function is called: ``import skfit`` does not pay for it. From then on compiled
+functions call one another as numba functions, and the overloads and intrinsics
+registered with :func:`overload` and :func:`on_first_use` are in place.
 """
 
-import numba
+import importlib
 
-__all__ = ["FASTMATH", "jit"]
+__all__ = ["FASTMATH", "CompiledFunction", "jit", "on_first_use", "overload"]
 
 #: Reassociation lets the compiler vectorise sums; the flags that assume no NaN or
 #: infinity are left out, as the loops must see non-finite losses.
 FASTMATH = {"reassoc", "nsz", "contract", "arcp"}
 
+#: (stub, implementation) pairs to register with numba's ``overload``.
+_OVERLOADS = []
+#: Functions to run once numba is imported (defining intrinsics, for example).
+_FIRST_USE = []
+_started = False
+
+
+class CompiledFunction:
+    """A function compiled by numba on its first call.
+
+    It calls like the function; compiled code that calls it calls the numba
+    dispatcher directly.
+    """
+
+    def __init__(self, function, fastmath):
+        self.py_func = function
+        self.fastmath = fastmath
+        self._dispatcher = None
+        self.__doc__ = function.__doc__
+        self.__name__ = function.__name__
+        self.__module__ = function.__module__
+        self.__qualname__ = function.__qualname__
+        self.__wrapped__ = function
+
+    @property
+    def dispatcher(self):
+        """The numba dispatcher, created (and numba imported) on first use."""
+        if self._dispatcher is None:
+            _start()
+            numba = importlib.import_module("numba")
+            options = {"nogil": True, "fastmath": self.fastmath}
+            try:
+                dispatcher = numba.njit(cache=True, **options)(self.py_func)
+            except RuntimeError:
+                # No writable cache directory (a read-only installation): compile
+                # anew in each process rather than fail.
+                dispatcher = numba.njit(**options)(self.py_func)
+            self._dispatcher = dispatcher
+        return self._dispatcher
+
+    def __call__(self, *args):
+        return self.dispatcher(*args)
+
+    def __repr__(self):
+        return f"<compiled function {self.__qualname__}>"
+
 
 def jit(function=None, *, fastmath=False):
-    """``function`` compiled in nopython mode and cached on disk. ``fastmath``
-    takes :data:`FASTMATH` (or False: exact IEEE arithmetic)."""
+    """``function`` compiled in nopython mode and cached on disk, on first call.
+    ``fastmath`` takes :data:`FASTMATH` (or False: exact IEEE arithmetic)."""
     if function is None:
         return lambda function: jit(function, fastmath=fastmath)
-    try:
-        return numba.njit(cache=True, nogil=True, fastmath=fastmath)(function)
-    except RuntimeError:
-        # No writable cache directory (a read-only installation): compile anew in
-        # each process rather than fail at import.
-        return numba.njit(nogil=True, fastmath=fastmath)(function)
+    return CompiledFunction(function, fastmath)
+
+
+def overload(stub):
+    """Register the decorated function as numba's implementation of ``stub``
+    (``numba.extending.overload``, cached), once numba is imported."""
+
+    def register(implementation):
+        _OVERLOADS.append((stub, implementation))
+        return implementation
+
+    return register
+
+
+def on_first_use(function):
+    """Run ``function`` once numba is imported, before anything is compiled."""
+    _FIRST_USE.append(function)
+    return function
+
+
+def _start():
+    global _started
+    if _started:
+        return
+    _started = True
+    from numba.core import types
+    from numba.extending import overload as numba_overload
+    from numba.extending import typeof_impl
+
+    @typeof_impl.register(CompiledFunction)
+    def _typeof_compiled_function(value, context):
+        return types.Dispatcher(value.dispatcher)
+
+    for stub, implementation in _OVERLOADS:
+        numba_overload(stub, jit_options={"cache": True})(implementation)
+    for function in _FIRST_USE:
+        function()

@@ -22,9 +22,7 @@ update, and the optimizers' public ``update`` through :func:`steps`.
 import math
 from collections import namedtuple
 
-from numba.extending import overload
-
-from ._numba import FASTMATH, jit
+from ._numba import FASTMATH, jit, overload
 
 __all__ = [
     "AdagradKernel",
@@ -156,13 +154,13 @@ def settle(kernel, first, second, i, moved):
     _RULES[type(kernel)][2](kernel, first, second, i, moved)
 
 
-@overload(update_rate, jit_options={"cache": True})
+@overload(update_rate)
 def _update_rate_overload(kernel, learning_rate, count):
     rule = _RULES[kernel.instance_class][0]
     return lambda kernel, learning_rate, count: rule(kernel, learning_rate, count)
 
 
-@overload(coordinate_step, jit_options={"cache": True})
+@overload(coordinate_step)
 def _coordinate_step_overload(kernel, grad, first, second, i, rate):
     rule = _RULES[kernel.instance_class][1]
     return lambda kernel, grad, first, second, i, rate: rule(
@@ -170,7 +168,7 @@ def _coordinate_step_overload(kernel, grad, first, second, i, rate):
     )
 
 
-@overload(settle, jit_options={"cache": True})
+@overload(settle)
 def _settle_overload(kernel, first, second, i, moved):
     rule = _RULES[kernel.instance_class][2]
     return lambda kernel, first, second, i, moved: rule(kernel, first, second, i, moved)

@@ -14,11 +14,18 @@ Any object that defines some of the hooks works: :func:`as_callback` gives it th
 others, as no-ops.
 """
 
+import html
+import math
+import multiprocessing
 import sys
+import threading
+import time
 
 from sklearn.base import BaseEstimator
 
-__all__ = ["Callback", "EpochLogger", "ProgressBar", "as_callback"]
+from ._history_repr import loss_curve_svg
+
+__all__ = ["Callback", "EpochLogger", "LiveLossPlot", "ProgressBar", "as_callback"]
 
 #: The hooks of the callback protocol, in the order the engine first calls them.
 HOOKS = ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
@@ -163,12 +170,33 @@ class EpochLogger(Callback):
         print(_format_record(record), file=sys.stdout, flush=True)
 
 
+#: Stop reasons after which the progress bar ends full: training ended by a rule
+#: that was asked for. After 'diverged', 'spike' or 'interrupted' (or an error) the
+#: bar ends where training stopped, red in a notebook.
+_FULL_BAR_REASONS = (
+    "max_epochs",
+    "tol",
+    "loss_threshold",
+    "early_stopping",
+    "callback",
+)
+
+
 class ProgressBar(Callback):
     """A tqdm progress bar over epochs, showing the loss (``verbose=1`` uses it).
 
-    ``tqdm.auto`` picks a notebook widget inside Jupyter and a text bar elsewhere.
-    The bar is closed when training ends, also when it fails, and is not kept on
-    the callback afterwards, so the estimator stays picklable.
+    ``tqdm.auto`` picks a notebook widget inside Jupyter (with ipywidgets installed:
+    ``pip install "skfit[notebook]"``) and a text bar elsewhere. The bar counts up
+    to ``max_epochs`` and shows the latest loss (and validation loss). When training
+    ends by a stopping rule (``tol``, ``early_stopping``, ``loss_threshold``, a
+    callback or ``max_epochs``) the bar ends full at the epochs run, green in a
+    notebook; after divergence, spikes, an interrupt or an error it ends where
+    training stopped, red in a notebook. Its text ends with ``stop_reason_``.
+
+    Only the main thread of the main process shows a bar: the workers of a search
+    with ``n_jobs`` (joblib's processes or threads) would otherwise write theirs
+    over each other. The bar is closed when training ends, also when it fails, and
+    is not kept on the callback afterwards, so the estimator stays picklable.
 
     Examples
     --------
@@ -186,19 +214,150 @@ class ProgressBar(Callback):
             raise ImportError(
                 'ProgressBar requires tqdm: pip install "skfit[progress]"'
             ) from exc
-        self._bar = tqdm(total=estimator.max_epochs, unit="epoch")
+        if _in_worker():
+            return
+        self._bar = tqdm(
+            total=estimator.max_epochs, unit="epoch", desc=type(estimator).__name__
+        )
 
     def on_epoch_end(self, estimator, record):
+        bar = self.__dict__.get("_bar")
+        if bar is None:
+            return
         postfix = {"loss": f"{record['loss']:.4g}"}
         if record["val_loss"] == record["val_loss"]:
             postfix["val_loss"] = f"{record['val_loss']:.4g}"
-        self._bar.set_postfix(postfix, refresh=False)
-        self._bar.update(1)
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
 
     def on_train_end(self, estimator):
         bar = self.__dict__.pop("_bar", None)
-        if bar is not None:
-            bar.close()
+        if bar is None:
+            return
+        # Set only when training ended by a stopping rule or an interrupt.
+        reason = getattr(estimator, "stop_reason_", None)
+        if reason is not None:
+            postfix = f"{bar.postfix}, " if bar.postfix else ""
+            bar.set_postfix_str(f"{postfix}stop_reason={reason}", refresh=False)
+            if reason in _FULL_BAR_REASONS:
+                _fill(bar)
+        bar.close()
+
+
+class LiveLossPlot(Callback):
+    """Redraw one loss-curve figure after every epoch, in a Jupyter notebook.
+
+    The figure shows the training and validation loss per epoch, the epochs with
+    loss spikes (red crosses) and, once training ends, the best epoch and
+    ``stop_reason_``. It is an inline SVG, drawn without matplotlib, that replaces
+    itself in place through an IPython display handle: no flicker and no stack of
+    figures. Outside a notebook (a script, a terminal, the workers of a search
+    with ``n_jobs``) the callback does nothing.
+
+    Parameters
+    ----------
+    interval : float, default=0.5
+        The least time in seconds between two redraws; an epoch that ends sooner
+        after the last redraw is drawn with a later one (the last epoch always
+        is). 0 redraws after every epoch.
+    width : int, default=560
+        Width of the figure in pixels.
+    height : int, default=280
+        Height of the figure in pixels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skfit import GDRegressor
+    >>> from skfit.callbacks import LiveLossPlot
+    >>> X, y = make_regression(n_samples=40, n_features=2, random_state=0)
+    >>> est = GDRegressor(max_epochs=3, tol=None, callbacks=[LiveLossPlot()])
+    >>> est.fit(X, y).n_epochs_  # outside a notebook: no figure
+    3
+    """
+
+    def __init__(self, interval=0.5, width=560, height=280):
+        self.interval = interval
+        self.width = width
+        self.height = height
+
+    def on_train_begin(self, estimator):
+        display = _notebook_display()
+        if display is None:
+            return
+        from IPython.display import HTML
+
+        self._handle = display(
+            HTML(f"<p>{type(estimator).__name__}: training</p>"), display_id=True
+        )
+        self._drawn = -math.inf
+
+    def on_epoch_end(self, estimator, record):
+        if "_handle" not in self.__dict__:
+            return
+        now = time.monotonic()
+        if now - self._drawn >= self.interval:
+            self._draw(estimator, f"epoch {record['epoch']}")
+            self._drawn = now
+
+    def on_train_end(self, estimator):
+        if "_handle" not in self.__dict__:
+            return
+        reason = getattr(estimator, "stop_reason_", None)
+        if len(estimator.history_):
+            self._draw(
+                estimator,
+                f"stop_reason_={reason!r}" if reason else "training failed",
+                getattr(estimator, "best_epoch_", None),
+            )
+        # Nothing of IPython's stays on the callback, so the estimator pickles.
+        for name in ("_handle", "_drawn"):
+            del self.__dict__[name]
+
+    def _draw(self, estimator, status, best_epoch=None):
+        history = estimator.history_
+        last = history[-1]
+        caption = f"{type(estimator).__name__}: {status}, loss {last['loss']:.4g}"
+        if last["val_loss"] == last["val_loss"]:
+            caption += f", val_loss {last['val_loss']:.4g}"
+        svg = loss_curve_svg(history, self.width, self.height, best_epoch=best_epoch)
+        from IPython.display import HTML
+
+        self._handle.update(HTML(f"<div>{html.escape(caption)}</div>{svg}"))
+
+
+def _notebook_display():
+    """IPython's ``display`` when this runs in a Jupyter kernel's main thread of
+    the main process, else None."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or _in_worker():
+        return None
+    if getattr(ipython.get_ipython(), "kernel", None) is None:
+        return None
+    from IPython.display import display
+
+    return display
+
+
+def _in_worker():
+    """Whether this runs in a child process or outside the main thread, as the
+    workers of joblib (loky, multiprocessing, threading), dask and
+    multiprocessing do."""
+    return (
+        multiprocessing.parent_process() is not None
+        or threading.current_thread() is not threading.main_thread()
+    )
+
+
+def _fill(bar):
+    """Make ``bar`` full at its current count, so that it closes as complete."""
+    bar.total = bar.n
+    # tqdm.notebook draws an ipywidgets progress bar (the container's second to
+    # last child, as tqdm's own colour property reads it) whose maximum tqdm sets
+    # only when it creates it.
+    container = getattr(bar, "container", None)
+    if container is not None:
+        container.children[-2].max = bar.n
 
 
 class SklearnCallbackBridge(Callback):

@@ -4,7 +4,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._history_repr import history_html, text_table
+
 __all__ = ["History", "Spike"]
+
+#: Epochs in the text repr (the last ones).
+_REPR_EPOCHS = 5
 
 #: The per-epoch keys of every record, in column order.
 EPOCH_KEYS = (
@@ -16,7 +21,11 @@ EPOCH_KEYS = (
     "grad_norm",
     "duration",
     "n_spikes",
+    "n_batches",
+    "n_nonfinite",
 )
+#: The integer keys.
+_COUNTS = ("epoch", "n_spikes", "n_batches", "n_nonfinite")
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,9 @@ class History:
     dict. Keys: ``"epoch"`` (counting from 1), ``"loss"``, ``"val_loss"``,
     ``"val_score"`` (NaN without a validation share), ``"learning_rate"``,
     ``"grad_norm"`` (mean over the epoch's batches of the gradient's Euclidean
-    norm), ``"duration"`` (seconds) and ``"n_spikes"``.
+    norm), ``"duration"`` (seconds), ``"n_spikes"``, ``"n_batches"`` (batches
+    run) and ``"n_nonfinite"`` (batches whose loss or gradient was not finite, so
+    never applied).
 
     Attributes
     ----------
@@ -103,7 +114,7 @@ class History:
         if isinstance(key, str):
             if key not in EPOCH_KEYS:
                 raise KeyError(f"{key!r} is not a History key; keys are {EPOCH_KEYS}")
-            dtype = int if key in ("epoch", "n_spikes") else float
+            dtype = int if key in _COUNTS else float
             return np.array([record[key] for record in self._records], dtype=dtype)
         return self._records[key]
 
@@ -138,7 +149,14 @@ class History:
         return pd.DataFrame({key: self[key] for key in EPOCH_KEYS}).set_index("epoch")
 
     def __repr__(self):
+        if len(self) <= _REPR_EPOCHS:
+            title = f"History of {len(self)} epochs"
+        else:
+            title = f"History of {len(self)} epochs, the last {_REPR_EPOCHS} shown"
         if not self._records:
-            return "History(epochs=0)"
-        last = self._records[-1]
-        return f"History(epochs={len(self)}, loss={last['loss']:.6g})"
+            return title
+        return f"{title}\n{text_table(self, last=_REPR_EPOCHS)}"
+
+    def _repr_html_(self):
+        """The notebook view: the last epochs beside a small loss curve."""
+        return history_html(self)

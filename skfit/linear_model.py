@@ -15,7 +15,12 @@ from ._models import Network
 __all__ = ["GDClassifier", "GDRegressor"]
 
 _PARAMETERS = training_parameters(
-    learning_rate=0.01, batch_size=32, n_iter_no_change=5, linear=True
+    learning_rate=0.01,
+    batch_size=32,
+    n_iter_no_change=5,
+    schedule="plateau",
+    tol=1e-5,
+    linear=True,
 )
 
 
@@ -27,7 +32,7 @@ class _LinearModel:
 
     @property
     def coef_(self):
-        weights = self._fitted_state("coef_").network.coefs[0]
+        weights = self._output_layer("coef_")[0]
         if weights.shape[1] == 1 and not hasattr(self, "classes_"):
             coef = weights[:, 0]
         else:
@@ -69,7 +74,7 @@ class _LinearModel:
 
     @property
     def intercept_(self):
-        return self._fitted_state("intercept_").network.intercepts[0]
+        return self._output_layer("intercept_")[1]
 
 
 class GDRegressor(_LinearModel, GDRegressorBase):
@@ -105,11 +110,10 @@ class GDRegressor(_LinearModel, GDRegressorBase):
     >>> from sklearn.datasets import make_regression
     >>> from skfit import GDRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
-    >>> est = GDRegressor(batch_size=None, optimizer="sgd", learning_rate=0.5)
-    >>> est.fit(X, y).stop_reason_, est.n_epochs_
-    ('tol', 24)
-    >>> round(est.score(X, y), 3)
-    1.0
+    >>> y = y + 500  # a target far from 0: training starts from its mean
+    >>> est = GDRegressor(random_state=0).fit(X, y)
+    >>> est.stop_reason_, round(float(est.intercept_[0]), 1), round(est.score(X, y), 3)
+    ('tol', 500.1, 1.0)
     """
 
     _parameter_constraints = {
@@ -128,10 +132,10 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         fit_intercept=True,
         optimizer="adam",
         learning_rate=0.01,
-        schedule="constant",
+        schedule="plateau",
         batch_size=32,
         max_epochs=200,
-        tol=1e-4,
+        tol=1e-5,
         n_iter_no_change=5,
         loss_threshold=None,
         early_stopping=False,
@@ -231,10 +235,10 @@ class GDClassifier(_LinearModel, GDClassifierBase):
         fit_intercept=True,
         optimizer="adam",
         learning_rate=0.01,
-        schedule="constant",
+        schedule="plateau",
         batch_size=32,
         max_epochs=200,
-        tol=1e-4,
+        tol=1e-5,
         n_iter_no_change=5,
         loss_threshold=None,
         early_stopping=False,

@@ -21,7 +21,12 @@ from ._sklearn_compat import Interval, StrOptions
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _PARAMETERS = training_parameters(
-    learning_rate=0.001, batch_size=200, n_iter_no_change=10, linear=False
+    learning_rate=0.001,
+    batch_size=200,
+    n_iter_no_change=10,
+    linear=False,
+    schedule="constant",
+    tol=1e-4,
 )
 
 _NETWORK_PARAMETERS = """
@@ -88,11 +93,13 @@ class _MultilayerPerceptron:
 
     @property
     def coefs_(self):
-        return self._fitted_state("coefs_").network.coefs
+        coefs = self._fitted_state("coefs_").network.coefs
+        return [*coefs[:-1], self._output_layer("coefs_")[0]]
 
     @property
     def intercepts_(self):
-        return self._fitted_state("intercepts_").network.intercepts
+        intercepts = self._fitted_state("intercepts_").network.intercepts
+        return [*intercepts[:-1], self._output_layer("intercepts_")[1]]
 
 
 class MLPRegressor(_MultilayerPerceptron, GDRegressorBase):
@@ -194,7 +201,10 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
 
     Backpropagation on the same engine as :class:`~skfit.GDClassifier`: a softmax
     (or logistic) output layer trained with the log-loss, every epoch recorded in
-    ``history_``, stopping on a named condition, loss spikes watched.
+    ``history_``, stopping on a named condition, loss spikes watched. Multilabel
+    targets (an indicator matrix) get one independent logistic output per label,
+    as in scikit-learn's MLP: ``predict`` returns the indicator matrix and
+    ``predict_proba`` each label's probability.
 
     Parameters
     ----------
@@ -206,7 +216,8 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels; for multilabel targets, the label columns
+        ``0, ..., n_labels - 1``.
     {_NETWORK_ATTRIBUTES}
     {FITTED_ATTRIBUTES}
     See Also
@@ -230,6 +241,11 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
         **GDClassifierBase._parameter_constraints,
         **_NETWORK_CONSTRAINTS,
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def __init__(
         self,

@@ -1,5 +1,6 @@
 """Small standardised data sets shared by the reference tests."""
 
+import numpy as np
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
@@ -32,3 +33,12 @@ def classification_data(n_classes, *, n_samples, n_features=4, seed=0):
         random_state=seed,
     )
     return StandardScaler().fit_transform(X), y
+
+
+def unit_spread(y):
+    """``y`` shifted and scaled to median 0 and robust spread 1 (1.4826 times the
+    median absolute deviation): regressors standardise a target by its robust
+    spread (see skfit._target_scaling), so they train this one in its own units,
+    and hand-derived update rules apply to its parameters as they are."""
+    centred = y - np.median(y)
+    return centred / (1.482602218505602 * np.median(np.abs(centred)))

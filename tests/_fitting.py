@@ -18,6 +18,7 @@ def full_batch(Estimator, learning_rate, max_epochs, **params):
     """Deterministic full-batch gradient descent for a fixed number of epochs."""
     settings = {
         "optimizer": "sgd",
+        "schedule": "constant",
         "batch_size": None,
         "learning_rate": learning_rate,
         "max_epochs": max_epochs,

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skfit import GDClassifier, GDRegressor
@@ -129,3 +130,70 @@ def test_scikit_learn_progress_bar_inside_grid_search():
     assert_array_equal(
         search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
     )
+
+
+class InterruptAtTheEnd(Callback):
+    def on_train_end(self, estimator):
+        raise KeyboardInterrupt
+
+
+class ExitAtEpoch(Callback):
+    def __init__(self, epoch=2):
+        self.epoch = epoch
+
+    def on_epoch_end(self, estimator, record):
+        if record["epoch"] == self.epoch:
+            raise SystemExit(3)
+
+
+class SaveAtTheEnd(Callback):
+    def on_train_end(self, estimator):
+        self.coef_ = estimator.coef_.copy()
+        self.reason_ = estimator.stop_reason_
+
+
+def test_an_interrupt_from_on_train_end_keeps_the_finished_fit():
+    X, y = load_iris(return_X_y=True)
+    expected = GDClassifier(max_epochs=4, tol=None, random_state=0).fit(X, y)
+    est = GDClassifier(
+        max_epochs=4, tol=None, random_state=0, callbacks=[InterruptAtTheEnd()]
+    )
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert est.stop_reason_ == "max_epochs"
+    assert est.n_epochs_ == 4
+    np.testing.assert_array_equal(est.coef_, expected.coef_)
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_system_exit_from_a_callback_undoes_the_call(warm):
+    X, y = load_iris(return_X_y=True)
+    est = GDClassifier(max_epochs=3, tol=None, random_state=0, warm_start=warm)
+    if warm:
+        est.fit(X, y)
+        coef, reason, n_epochs = est.coef_.copy(), est.stop_reason_, est.n_epochs_
+    est.set_params(callbacks=[ExitAtEpoch(epoch=2 + 3 * warm)])
+    with pytest.raises(SystemExit):
+        est.fit(X, y)
+    if warm:
+        np.testing.assert_array_equal(est.coef_, coef)
+        assert (est.stop_reason_, est.n_epochs_) == (reason, n_epochs)
+    else:
+        assert not hasattr(est, "stop_reason_")
+        with pytest.raises(NotFittedError):
+            est.predict(X)
+
+
+def test_on_train_end_sees_the_restored_best_parameters():
+    X, y = load_iris(return_X_y=True)
+    saver = SaveAtTheEnd()
+    est = GDClassifier(
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=1e6,
+        max_epochs=30,
+        random_state=0,
+        callbacks=[saver],
+    ).fit(X, y)
+    assert saver.reason_ == est.stop_reason_ == "early_stopping"
+    np.testing.assert_array_equal(saver.coef_, est.coef_)

@@ -9,6 +9,8 @@ fits outside its scope never reach it.
 """
 
 import functools
+import subprocess
+import sys
 import warnings
 
 import numba
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
 import skfit
@@ -574,7 +577,6 @@ OUT_OF_SCOPE = {
     "skip": (GDRegressor, "regression", {"spike_policy": "skip"}),
     "rollback": (GDRegressor, "regression", {"spike_policy": "rollback"}),
     "raise": (GDClassifier, "multiclass", {"spike_policy": "raise"}),
-    "batch_callback": (GDRegressor, "regression", {"callbacks": BatchCounter}),
     "user_optimizer": (GDRegressor, "two_outputs", {"optimizer": MyAdam}),
     "full_batch": (GDRegressor, "regression", {"batch_size": None}),
     "one_batch": (GDClassifier, "binary", {"batch_size": 60}),
@@ -591,9 +593,7 @@ OUT_OF_SCOPE = {
 def test_out_of_scope_fits_train_in_python(kernel_calls, case):
     Estimator, name, params = OUT_OF_SCOPE[case]
     params = dict(params)
-    if case == "batch_callback":
-        params["callbacks"] = [BatchCounter()]
-    elif case == "user_optimizer":
+    if case == "user_optimizer":
         params["optimizer"] = MyAdam()
     elif case == "user_loss":
         params["loss"] = HalfSquares()
@@ -601,8 +601,30 @@ def test_out_of_scope_fits_train_in_python(kernel_calls, case):
     est = Estimator(**{**BASE, **params}).fit(X, y)
     assert kernel_calls == []
     assert est.n_epochs_ == 5
-    if case == "batch_callback":
-        assert est.callbacks[0].batches == 5 * 4
+
+
+@pytest.mark.parametrize("name", ["regression", "multiclass"])
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_an_observing_batch_callback_changes_no_bit(
+    kernel_calls, name, shuffle, sparse
+):
+    # The callbacks hear of each batch between kernel calls of one batch each,
+    # whose arithmetic is the epoch kernel's: the same parameters to the bit.
+    Estimator, X, y = problem(name)
+    if sparse:
+        X = sparse_rows(X)
+    params = {**BASE, "shuffle": shuffle, "penalty": "elasticnet"}
+    plain = Estimator(**params).fit(X, y)
+    n_plain = len(kernel_calls)
+    counter = BatchCounter()
+    observed = Estimator(**params, callbacks=[counter]).fit(X, y)
+    assert len(kernel_calls) - n_plain == 5 * 4  # one call per batch
+    assert counter.batches == 5 * 4
+    assert_array_equal(observed.coef_, plain.coef_)
+    assert_array_equal(observed.intercept_, plain.intercept_)
+    assert observed.t_ == plain.t_
+    assert_allclose(observed.history_["loss"], plain.history_["loss"], rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -650,10 +672,44 @@ def test_csr_rows_agree(kernel_calls, name, optimizer, batch_size, shuffle):
     )
     assert isinstance(kernel_calls[-1], tuple)  # (data, indices, indptr)
     assert_same_training(compiled, python)
-    # The same rows, dense, train alike.
-    dense = Estimator(**params).fit(X_csr.toarray(), y)
-    assert_allclose(compiled.coef_, dense.coef_, rtol=1e-6, atol=1e-10)
-    assert_allclose(compiled.intercept_, dense.intercept_, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_sparse_updates_without_penalty_are_the_dense_ones_for_sgd(name):
+    # A feature absent from a batch has no gradient there: skipping its weight
+    # changes nothing for plain SGD without a penalty.
+    Estimator, X, y = problem(name)
+    X_csr = sparse_rows(X)
+    params = {**BASE, "optimizer": "sgd", "batch_size": 7, "penalty": None}
+    sparse_fit = Estimator(**params).fit(X_csr, y)
+    dense_fit = Estimator(**params).fit(X_csr.toarray(), y)
+    assert_allclose(sparse_fit.coef_, dense_fit.coef_, rtol=1e-6, atol=1e-10)
+    assert_allclose(sparse_fit.intercept_, dense_fit.intercept_, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_sparse_mini_batches_reach_the_penalised_optimum(kernel_calls, optimizer):
+    # A sparse batch moves only the weights of its features; their penalty is
+    # scaled by 1 / P(a batch holds the feature), so that training still reaches
+    # Ridge's solution of the same objective.
+    rng = np.random.default_rng(0)
+    n, d = 400, 30
+    X = sp.random(n, d, density=0.08, format="csr", random_state=1) * 3.0
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    alpha = 0.05
+    ridge = Ridge(alpha=alpha * n, solver="cholesky").fit(X.toarray(), y)
+    est = GDRegressor(
+        optimizer=optimizer,
+        learning_rate=0.05 if optimizer == "sgd" else 0.01,
+        schedule="invscaling",
+        batch_size=20,
+        alpha=alpha,
+        max_epochs=600,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
+    assert len(kernel_calls) == 600
+    assert_allclose(est.coef_, ridge.coef_, atol=2e-2)
 
 
 @pytest.mark.parametrize("name", ["regression", "multiclass"])
@@ -837,16 +893,22 @@ def test_a_non_finite_batch_is_skipped_alike(kernel_calls, optimizer, policy):
     # batch that holds it, rows 14..20, is never applied.
     Estimator, X, y = problem("regression")
     X[20, 1] = 1e200
+    kept = np.r_[0:14, 21:60]
+    # The target's units are set from all rows, so that training without the
+    # batch (below) is training in the same units, the batch's targets keep the
+    # median of |y| (the unit without an intercept): three below it, one at it,
+    # three above.
+    middle = np.median(np.abs(y[kept]))
+    y[14:21] = [0.0, 0.0, 0.0, middle, 10 * middle, 10 * middle, 10 * middle]
+    params = {
+        **BASE,
+        "optimizer": optimizer,
+        "batch_size": 7,
+        "shuffle": False,
+        "fit_intercept": False,
+    }
     compiled, python = fit_both(
-        lambda: Estimator(
-            **{
-                **BASE,
-                "optimizer": optimizer,
-                "batch_size": 7,
-                "shuffle": False,
-                "spike_policy": policy,
-            }
-        ),
+        lambda: Estimator(**params, spike_policy=policy),
         lambda est: fit_recording_warnings(est, X, y),
         kernel_calls,
     )
@@ -864,10 +926,7 @@ def test_a_non_finite_batch_is_skipped_alike(kernel_calls, optimizer, policy):
     assert len(compiled.caught_) == (policy == "warn")
     # Skipping the batch is training without it: the other rows move alike.
     with skfit.config_context(use_numba=False):
-        without = Estimator(
-            **{**BASE, "optimizer": optimizer, "batch_size": 7, "shuffle": False}
-        )
-        kept = np.r_[0:14, 21:60]
+        without = Estimator(**params)
         # Batches of 7 over the kept rows are the same batches as before.
         without.fit(X[kept], y[kept])
     assert_allclose(compiled.coef_, without.coef_, rtol=1e-6, atol=1e-10)
@@ -1037,3 +1096,16 @@ def test_loops_agree_on_random_problems(
     assert_allclose(compiled.intercept_, python.intercept_, rtol=1e-6, atol=1e-10)
     assert_allclose(compiled.history_.batch_loss, python.history_.batch_loss, rtol=1e-5)
     assert compiled.t_ == python.t_
+
+
+def test_import_skfit_does_not_import_numba():
+    # numba takes most of a cold import; it is imported by the first compiled call.
+    code = (
+        "import sys, skfit, skfit.plotting, skfit.losses, skfit.optimizers\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+        "from sklearn.datasets import load_iris\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "skfit.GDClassifier(max_epochs=1, tol=None).fit(X, y)\n"
+        "assert 'numba' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

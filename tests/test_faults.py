@@ -1,23 +1,29 @@
 """Faults that outside test suites found (issue 13), each pinned by a test, and a
 property over hyperparameters and input kinds: every fit either fits with finite
-parameters and predictions or is refused by name, leaving the estimator as it was."""
+parameters and predictions or is refused by name, leaving the estimator as it was.
 
+The weights, the callback protocol, the input layouts, multilabel targets and
+continued fits have their own modules (test_weights, test_callback_protocol,
+test_layouts, test_multilabel, test_continuation)."""
+
+import functools
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from _fitting import fit_quietly
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
-from sklearn.metrics import r2_score
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_validate
 
 from skfit import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
-from skfit import _base as skfit_base
 from skfit._models import Network
-from skfit.callbacks import Callback, as_callback
-from skfit.spikes import LossSpikeError
+from skfit.spikes import LossSpikeError, LossSpikeWarning
 
 
 @pytest.fixture(scope="module")
@@ -86,167 +92,6 @@ def test_loss_spike_error_reaches_a_parallel_search():
         cross_validate(est, X, y, cv=2, n_jobs=2, error_score="raise")
 
 
-# ------------------------------------------------------------------------ weights
-def fitted_bytes(estimator):
-    """The estimator's whole state, to check that a refused call changed nothing."""
-    return pickle.dumps(estimator)
-
-
-@pytest.fixture(scope="module")
-def fitted_regressor(regression):
-    X, y = regression
-    return fit_quietly(GDRegressor(max_epochs=3, random_state=0), X, y)
-
-
-@pytest.fixture(scope="module")
-def fitted_classifier(classification):
-    X, y = classification
-    return fit_quietly(GDClassifier(max_epochs=3, random_state=0), X, y)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("subnormal", ["all", "one"])
-def test_subnormal_sample_weights_are_refused(
-    fitted_regressor, regression, dtype, subnormal
-):
-    X, y = regression
-    tiny = np.finfo(dtype).tiny
-    sample_weight = (
-        np.full(len(y), tiny / 1e3) if subnormal == "all" else np.ones(len(y))
-    )
-    sample_weight[0] = tiny / 1e3
-    est = pickle.loads(pickle.dumps(fitted_regressor))
-    before = fitted_bytes(est)
-    with pytest.raises(ValueError, match="sample_weight holds .* below"):
-        est.fit(X.astype(dtype), y, sample_weight=sample_weight)
-    assert fitted_bytes(est) == before
-
-
-def test_sample_weights_beyond_float32_range_are_refused(regression):
-    X, y = regression
-    with pytest.raises(ValueError, match=r"sample_weight\) sum to .* float32"):
-        GDRegressor().fit(X.astype(np.float32), y, sample_weight=np.full(len(y), 1e37))
-
-
-@pytest.mark.parametrize("early_stopping", [True, False])
-def test_a_held_out_share_without_weight_is_refused(regression, early_stopping):
-    # One weighted row: the share it is not in has no weight at all.
-    X, y = regression
-    sample_weight = np.zeros(len(y))
-    sample_weight[5] = 1.0
-    est = GDRegressor(
-        early_stopping=early_stopping, validation_fraction=0.2, random_state=0
-    )
-    with pytest.raises(
-        ValueError, match=r"share \(validation_fraction=0.2\) are all zero"
-    ):
-        est.fit(X, y, sample_weight=sample_weight)
-    assert not hasattr(est, "n_features_in_")
-
-
-@pytest.mark.parametrize("weight", [np.nan, np.inf, -1.0, "heavy", None, True])
-def test_class_weight_values_are_refused_by_name(
-    fitted_classifier, classification, weight
-):
-    X, y = classification
-    est = pickle.loads(pickle.dumps(fitted_classifier))
-    before = fitted_bytes(est)
-    est.set_params(class_weight={0: weight, 1: 1.0})
-    with pytest.raises(ValueError, match="class_weight must map classes to finite"):
-        est.fit(X, y)
-    est.set_params(class_weight=None)
-    assert fitted_bytes(est) == before
-
-
-@pytest.mark.parametrize(
-    ("scale", "match"), [(1e200, "sum to inf"), (1e-160, "holds .* below")]
-)
-def test_combined_sample_and_class_weights_are_checked(classification, scale, match):
-    # Each source is fine alone; their product overflows or is subnormal.
-    X, y = classification
-    est = GDClassifier(class_weight={0: scale, 1: scale})
-    with pytest.raises(ValueError, match="sample_weight times class_weight"):
-        est.fit(X, y, sample_weight=np.full(len(y), scale))
-    with pytest.raises(ValueError, match=match):
-        est.fit(X, y, sample_weight=np.full(len(y), scale))
-
-
-# ---------------------------------------------------------------------- callbacks
-class EpochScores(Callback):
-    """Records the weighted R^2 on the training data at the end of each epoch."""
-
-    def __init__(self, X=None, y=None, sample_weight=None):
-        self.X = X
-        self.y = y
-        self.sample_weight = sample_weight
-
-    def on_train_begin(self, estimator):
-        self.scores_ = []
-
-    def on_epoch_end(self, estimator, record):
-        predictions = estimator.predict(self.X)
-        self.scores_.append(
-            r2_score(self.y, predictions, sample_weight=self.sample_weight)
-        )
-
-
-@pytest.mark.parametrize("weighted", [False, True])
-def test_scikit_learn_scoring_monitor_scores_every_epoch(regression, weighted):
-    sklearn_callback = pytest.importorskip("sklearn.callback")
-    X, y = regression
-    sample_weight = np.linspace(0.1, 2.0, len(y)) if weighted else None
-    monitor = sklearn_callback.ScoringMonitor(scoring="r2")
-    reference = EpochScores(X, y, sample_weight)
-    est = GDRegressor(max_epochs=4, tol=None, random_state=0, callbacks=[reference])
-    est.set_callbacks(monitor)
-    est.fit(X, y, sample_weight=sample_weight)
-    rows = monitor.get_logs().data
-    epochs = [row["r2"] for row in rows if row["task_name"] == "epoch"]
-    assert_allclose(epochs, reference.scores_, rtol=1e-12)
-    assert len(epochs) == 4
-
-
-class OnlyEpochEnd:
-    """A plain object with one hook: stop after two epochs."""
-
-    def on_epoch_end(self, estimator, record):
-        return record["epoch"] >= 2
-
-
-class OnlyBatchEnd:
-    def __init__(self):
-        self.batches = 0
-
-    def on_batch_end(self, estimator, batch_record):
-        self.batches += 1
-
-
-@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
-def test_an_object_with_some_hooks_is_a_callback(regression, Estimator):
-    X, y = regression
-    counter = OnlyBatchEnd()
-    est = Estimator(batch_size=40, callbacks=[OnlyEpochEnd(), counter]).fit(X, y)
-    assert est.stop_reason_ == "callback"
-    assert est.n_epochs_ == 2
-    assert counter.batches == 2 * 3
-
-
-def test_an_adapter_listens_to_batches_only_when_its_object_does():
-    # The engine trains in its compiled loop unless a callback listens to batches.
-    assert type(as_callback(OnlyEpochEnd())).on_batch_end is Callback.on_batch_end
-    assert type(as_callback(OnlyBatchEnd())).on_batch_end is not Callback.on_batch_end
-    complete = EpochScores()
-    assert as_callback(complete) is complete
-
-
-def test_an_object_without_hooks_is_refused(regression):
-    X, y = regression
-    est = GDRegressor(callbacks=[object()])
-    with pytest.raises(TypeError, match="needs at least one of the hooks"):
-        est.fit(X, y)
-    assert not hasattr(est, "n_features_in_")
-
-
 # ------------------------------------------------------------ the float32 range
 BEYOND_FLOAT32 = 1e39
 
@@ -270,7 +115,7 @@ def test_X_beyond_float32_is_refused_by_a_float32_model(
 ):
     X, y = regression if Estimator is GDRegressor else classification
     est = fit_quietly(Estimator(max_epochs=2, random_state=0), X.astype(np.float32), y)
-    before = fitted_bytes(est)
+    before = pickle.dumps(est)
     X_large = X.copy()
     X_large[7, 1] = -BEYOND_FLOAT32
     if sparse:
@@ -281,7 +126,7 @@ def test_X_beyond_float32_is_refused_by_a_float32_model(
         est.predict(X_large)
     with pytest.raises(ValueError, match="X holds values up to 1e.39"):
         est.partial_fit(X_large, y)
-    assert fitted_bytes(est) == before
+    assert pickle.dumps(est) == before
     # Values within the range are cast as before.
     assert est.predict(X).dtype == (np.float32 if Estimator is GDRegressor else y.dtype)
 
@@ -334,84 +179,172 @@ def test_too_small_a_validation_split_is_refused(Estimator, n_samples, settings,
     assert not hasattr(est, "n_features_in_")
 
 
-# ------------------------------------------------------------------ input layouts
-def layouts(X):
-    """The same values as a C-ordered array, a Fortran-ordered one, a strided view
-    and a DataFrame."""
-    pd = pytest.importorskip("pandas")
-    wide = np.zeros((2 * X.shape[0], 2 * X.shape[1]))
-    wide[::2, ::2] = X
-    return {
-        "C": np.ascontiguousarray(X),
-        "F": np.asfortranarray(X),
-        "strided": wide[::2, ::2],
-        "DataFrame": pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]),
+# ------------------------------------------------- property: fit or refuse by name
+# What a call may get wrong, besides its hyperparameters; each is refused by name.
+DATA_FAULTS = [
+    "nan_in_X",
+    "inf_in_y",
+    "zero_weights",
+    "subnormal_weights",
+    "one_class",
+    "multilabel",
+    "few_rows",
+]
+# Words that name a problem: the hyperparameters and the data's parts.
+PROBLEM_NAMES = [
+    *GDRegressor().get_params(),
+    *MLPClassifier().get_params(),
+    "X",
+    "y",
+    "weights",
+    "class",
+    "NaN",
+    "infinity",
+]
+
+
+def faulty_data(Estimator, kind, fault, n_samples, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, 3)
+    classifier = Estimator in (GDClassifier, MLPClassifier)
+    if classifier:
+        y = np.arange(n_samples) % 3
+    else:
+        y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.randn(n_samples)
+    sample_weight = rng.uniform(0.5, 2.0, n_samples)
+    if fault == "nan_in_X":
+        X[rng.randint(n_samples), 1] = np.nan
+    elif fault == "inf_in_y" and not classifier:
+        y[rng.randint(n_samples)] = np.inf
+    elif fault == "zero_weights":
+        sample_weight[:] = 0.0
+    elif fault == "subnormal_weights":
+        sample_weight[rng.randint(n_samples)] = 1e-320
+    elif fault == "one_class" and classifier:
+        y[:] = 1
+    elif fault == "multilabel" and classifier:
+        y = np.column_stack([y == 0, y == 1, y != 1]).astype(int)
+    elif fault == "few_rows":
+        X, y, sample_weight = X[:3], y[:3], sample_weight[:3]
+    if kind == "csr":
+        X = sp.csr_matrix(X)
+    elif kind == "float32":
+        X = X.astype(np.float32)
+    elif kind == "DataFrame":
+        X = pytest.importorskip("pandas").DataFrame(X, columns=["a", "b", "c"])
+    return X, y, sample_weight
+
+
+# Out-of-range hyperparameters, one of which a call may carry.
+BAD_PARAMETERS = [
+    ("learning_rate", -1.0),
+    ("batch_size", 0),
+    ("validation_fraction", 1.5),
+    ("spike_threshold", 0.0),
+    ("optimizer", "newton"),
+]
+BAD_MLP_PARAMETERS = [
+    ("hidden_layer_sizes", 3.7),
+    ("hidden_layer_sizes", (0,)),
+    ("hidden_layer_sizes", ()),
+    ("hidden_layer_sizes", ("4",)),
+    ("hidden_layer_sizes", (2.5,)),
+    ("dropout", 1.0),
+]
+BAD_CLASSIFIER_PARAMETERS = [("class_weight", {0: np.nan, 1: 1.0})]
+
+
+@st.composite
+def calls(draw, Estimator):
+    """Hyperparameters (at most one out of range), an input kind and at most one
+    data fault."""
+    mlp = Estimator in (MLPRegressor, MLPClassifier)
+    classifier = Estimator in (GDClassifier, MLPClassifier)
+    params = {
+        "optimizer": draw(st.sampled_from(["sgd", "momentum", "adam", "adagrad"])),
+        "learning_rate": draw(st.sampled_from([1e-3, 0.05, 0.5, 50.0])),
+        "schedule": draw(st.sampled_from(["constant", "invscaling", "cosine"])),
+        "batch_size": draw(st.sampled_from([None, 1, 7, 32])),
+        "penalty": draw(st.sampled_from(["l2", "l1", "elasticnet", None])),
+        "max_epochs": draw(st.integers(1, 3)),
+        "tol": draw(st.sampled_from([None, 1e-4])),
+        "early_stopping": draw(st.booleans()),
+        "validation_fraction": draw(st.sampled_from([None, 0.2, 0.5])),
+        "spike_policy": draw(st.sampled_from(["ignore", "warn", "skip", "rollback"])),
+        "warm_start": draw(st.booleans()),
+        "random_state": 0,
     }
+    if mlp:
+        params["hidden_layer_sizes"] = draw(st.sampled_from([(3,), (4, 2), 3]))
+        params["activation"] = draw(st.sampled_from(["relu", "tanh", "gelu"]))
+        params["dropout"] = draw(st.sampled_from([0.0, 0.3]))
+    else:
+        params["fit_intercept"] = draw(st.booleans())
+    if classifier:
+        params["class_weight"] = draw(
+            st.sampled_from([None, "balanced", {0: 1.0, 1: 2.0, 2: 0.5}])
+        )
+    bad = BAD_PARAMETERS + (BAD_MLP_PARAMETERS if mlp else [])
+    bad += BAD_CLASSIFIER_PARAMETERS if classifier else []
+    # A quarter of the calls carry a bad hyperparameter, a third a data fault.
+    if draw(st.integers(0, 3)) == 0:
+        params.update([draw(st.sampled_from(bad))])
+    kind = draw(st.sampled_from(["dense", "csr", "DataFrame", "float32"]))
+    fault = draw(st.sampled_from(DATA_FAULTS)) if draw(st.integers(0, 2)) == 0 else None
+    weighted = draw(st.booleans())
+    n_samples = draw(st.integers(8, 40))
+    method = draw(st.sampled_from(["fit", "partial_fit"]))
+    return params, kind, fault, weighted, n_samples, method
 
 
-def fitted_values(est):
-    history = est.history_.to_frame().drop(columns="duration")
-    return est._state.network.flat, history
+@functools.cache
+def fitted_start(Estimator):
+    """An estimator fitted on clean data, pickled: the start of every drawn call."""
+    X, y, _ = faulty_data(Estimator, "dense", None, 30, 1)
+    est = Estimator(max_epochs=2, random_state=0)
+    if Estimator in (MLPRegressor, MLPClassifier):
+        est.set_params(hidden_layer_sizes=(3,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pickle.dumps(est.fit(X, y))
 
 
 @pytest.mark.parametrize(
     "Estimator", [GDRegressor, GDClassifier, MLPRegressor, MLPClassifier]
 )
-@pytest.mark.parametrize(
-    "settings", [{"batch_size": 16}, {"batch_size": None, "validation_fraction": 0.2}]
+@pytest.mark.filterwarnings("ignore:X has feature names:UserWarning")
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-def test_the_input_layout_changes_no_bit(
-    Estimator, regression, classification, settings
-):
-    X, y = regression if Estimator in (GDRegressor, MLPRegressor) else classification
-    fitted = {}
-    for name, X_layout in layouts(X).items():
-        est = Estimator(max_epochs=5, random_state=0, **settings)
-        if Estimator in (MLPRegressor, MLPClassifier):
-            est.set_params(hidden_layer_sizes=(8,))
-        fitted[name] = fitted_values(fit_quietly(est, X_layout, y))
-    flat, history = fitted["C"]
-    for name, (other_flat, other_history) in fitted.items():
-        assert_array_equal(other_flat, flat, err_msg=name)
-        assert other_history.equals(history), name
-
-
-@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
-def test_a_csr_matrix_with_unsorted_indices_trains_as_a_sorted_one(Estimator):
-    X, y = make_regression(300, 40, random_state=0)
-    X[np.abs(X) < 0.3] = 0
-    ordered = sp.csr_matrix(X)
-    # The same matrix with the entries of each row stored in reverse order.
-    starts, stops = ordered.indptr[:-1], ordered.indptr[1:]
-    reverse = np.concatenate(
-        [
-            np.arange(start, stop)[::-1]
-            for start, stop in zip(starts, stops, strict=True)
-        ]
-    )
-    shuffled = sp.csr_matrix(
-        (ordered.data[reverse], ordered.indices[reverse], ordered.indptr), shape=X.shape
-    )
-    assert not shuffled.has_sorted_indices
-    indices_before = shuffled.indices.copy()
-    fits = [
-        fit_quietly(Estimator(max_epochs=5, random_state=0), X_sparse, y)
-        for X_sparse in (ordered, shuffled)
-    ]
-    assert_array_equal(fits[1]._state.network.flat, fits[0]._state.network.flat)
-    assert_array_equal(shuffled.indices, indices_before)  # X is not modified
-
-
-def test_a_c_ordered_X_is_trained_on_without_a_copy(regression, monkeypatch):
-    X, y = regression
-    X = np.ascontiguousarray(X)
-    seen = []
-    original_train = skfit_base.train
-
-    def train(state, data, config, estimator):
-        seen.append(data.X)
-        return original_train(state, data, config, estimator)
-
-    monkeypatch.setattr(skfit_base, "train", train)
-    fit_quietly(GDRegressor(max_epochs=2), X, y)
-    assert seen[0] is X
+@given(data=st.data())
+def test_every_fit_fits_finitely_or_is_refused_by_name(Estimator, data):
+    params, kind, fault, weighted, n_samples, method = data.draw(calls(Estimator))
+    X, y, sample_weight = faulty_data(Estimator, kind, fault, n_samples, seed=0)
+    est = pickle.loads(fitted_start(Estimator))
+    est.set_params(**params)
+    before = pickle.dumps(est)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", LossSpikeWarning)
+            getattr(est, method)(
+                X, y, sample_weight=sample_weight if weighted else None
+            )
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        event(f"refused: {message[:60]}")
+        assert any(name in message for name in PROBLEM_NAMES), message
+        # Nothing is fitted half-way: a refused call leaves the estimator as it was.
+        assert pickle.dumps(est) == before
+        return
+    event(f"fitted: {est.stop_reason_}")
+    parameters = est._state.network.flat
+    # Training continues in the dtype of the parameters it started from.
+    continued = params["warm_start"] or method == "partial_fit"
+    fresh_dtype = np.float32 if kind == "float32" else np.float64
+    assert parameters.dtype == (np.float64 if continued else fresh_dtype)
+    assert np.all(np.isfinite(parameters))
+    assert np.all(np.isfinite(est.predict(X)))
+    assert est.n_epochs_ == est.n_iter_ == len(est.history_)

@@ -11,7 +11,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_regression
 
 from skfit import GDRegressor
-from skfit.losses import LogLoss, Loss, SquaredError, check_loss
+from skfit.losses import LogLoss, Loss, MultilabelLogLoss, SquaredError, check_loss
+
+# isort: split
+from _datasets import unit_spread
 
 RNG_SEED = 0
 
@@ -43,11 +46,18 @@ def multinomial_problem(n_classes=4):
     return one_hot(labels, n_classes), rng.normal(size=(11, n_classes)) * 3
 
 
+def multilabel_problem(n_labels=4):
+    rng = np.random.default_rng(RNG_SEED + 3)
+    y = rng.integers(0, 2, size=(10, n_labels)).astype(float)
+    return y, rng.normal(size=(10, n_labels)) * 4
+
+
 PROBLEMS = {
     "squared_error_1": (SquaredError, lambda: squared_error_problem(1)),
     "squared_error_3": (SquaredError, lambda: squared_error_problem(3)),
     "log_loss_binary": (LogLoss, binary_problem),
     "log_loss_multinomial": (LogLoss, multinomial_problem),
+    "log_loss_multilabel": (MultilabelLogLoss, multilabel_problem),
 }
 
 
@@ -135,6 +145,13 @@ def test_loss_gradient_returns_arrays_the_caller_may_modify():
         grad *= 123.0
         assert_array_equal(raw, raw0)
         assert_array_equal(y, y0)
+
+
+def test_multilabel_log_loss_is_the_binary_log_loss_of_each_column():
+    y, raw = multilabel_problem()
+    columns = [LogLoss().loss(y[:, [k]], raw[:, [k]]) for k in range(y.shape[1])]
+    assert_allclose(MultilabelLogLoss().loss(y, raw), np.sum(columns, axis=0))
+    assert_allclose(MultilabelLogLoss().predict_proba(raw), 1 / (1 + np.exp(-raw)))
 
 
 def test_squared_error_gradient_is_the_residual():
@@ -295,9 +312,11 @@ def test_check_loss_user_object_with_inverse_link_has_probabilities():
 
 
 def test_user_loss_object_trains_like_the_builtin_loss():
+    # A loss object is trained in the user's units, as the built-in loss trains
+    # a target of unit spread.
     X, y = make_regression(60, 3, noise=1.0, random_state=0)
     X /= X.std(axis=0)
-    y = (y - y.mean()) / y.std()
+    y = unit_spread(y)
     params = {
         "batch_size": 16,
         "max_epochs": 5,

@@ -122,7 +122,8 @@ def test_the_engine_reproduces_scikit_learn_with_the_same_start(regression):
         shuffle=False,
         random_state=0,
     )
-    ours.partial_fit(X_train[:1], y_train[:1])  # creates the network
+    # Creates the network; a target of 0 makes its output units the user's.
+    ours.partial_fit(X_train[:1], [0.0])
     network = ours._state.network
     for mine, initial in zip(network.params, _params(start), strict=True):
         mine[...] = initial

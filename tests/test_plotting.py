@@ -93,7 +93,8 @@ def test_loss_curve_marks_spikes_and_the_best_epoch(spiky_fit):
 
 def test_loss_curve_from_history_on_given_axes():
     X, y = make_regression(n_samples=100, n_features=3, random_state=0)
-    est = GDRegressor(learning_rate=0.1, random_state=0).fit(X, y)
+    est = GDRegressor(learning_rate=0.1, schedule="constant", random_state=0)
+    est.fit(X, y)
     fig, ax = plt.subplots()
     display = LossCurveDisplay.from_history(est.history_, ax=ax, name="run 1")
     assert display.ax_ is ax and display.figure_ is fig
@@ -209,7 +210,7 @@ def test_demo_ends_with_the_diagnosis_and_writes_the_plot(tmp_path, capsys):
         warnings.simplefilter("ignore")
         assert main(["demo", "--output", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "diagnosis: good_fit" in out
+    assert "verdict: good_fit" in out
     assert "advice:" in out
     assert f"loss curve written to {path.resolve()}" in out
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -230,7 +231,7 @@ def test_demo_without_matplotlib(tmp_path):
         text=True,
         check=True,
     )
-    assert "diagnosis:" in result.stdout
+    assert "verdict:" in result.stdout
     assert 'plot skipped: matplotlib is not installed (pip install "skfit[plot]")' in (
         result.stdout
     )

@@ -206,12 +206,16 @@ def test_float32_classifier_reaches_logistic_regression():
 
 @pytest.mark.parametrize("batch_size", [None, 8])
 def test_csr_input_gives_the_same_regressor_as_dense(batch_size):
+    # A full batch updates CSR rows as dense ones; a sparse mini-batch moves only
+    # its features' weights, which is the dense update for plain SGD without a
+    # penalty (their gradient is zero elsewhere).
     X, y = regression_data(n_samples=50, seed=7)
     X[np.abs(X) < 0.7] = 0.0
     params = {
         "optimizer": "sgd",
         "learning_rate": 0.05,
         "batch_size": batch_size,
+        "penalty": "l2" if batch_size is None else None,
         "max_epochs": 20,
         "tol": None,
         "random_state": 0,
@@ -225,10 +229,14 @@ def test_csr_input_gives_the_same_regressor_as_dense(batch_size):
     assert_allclose(sparse.predict(sp.csr_matrix(X)), dense.predict(X), rtol=1e-10)
 
 
-def test_csr_input_gives_the_same_classifier_as_dense():
+@pytest.mark.parametrize(
+    "params",
+    [{"batch_size": None}, {"batch_size": 16, "optimizer": "sgd", "penalty": None}],
+)
+def test_csr_input_gives_the_same_classifier_as_dense(params):
     X, y = classification_data(3, seed=8)
     X[np.abs(X) < 0.5] = 0.0
-    params = {"batch_size": 16, "max_epochs": 10, "tol": None, "random_state": 0}
+    params = {**params, "max_epochs": 10, "tol": None, "random_state": 0}
     dense = fit_quietly(GDClassifier(**params), X, y)
     sparse = fit_quietly(GDClassifier(**params), sp.csr_matrix(X), y)
     assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)

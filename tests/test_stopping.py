@@ -15,11 +15,16 @@ import pytest
 from _fitting import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
+from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV
 
 from skfit import GDClassifier, GDRegressor, History
 from skfit.callbacks import Callback
+
+# isort: split
+from _datasets import unit_spread
 
 HISTORY_KEYS = (
     "epoch",
@@ -169,8 +174,11 @@ def test_tol_none_disables_the_tolerance_rule(regression):
 
 
 def test_tol_counts_improvements_against_the_best_loss(regression):
-    """An improvement is ``loss < best_loss - tol``: check it on the record."""
+    """An improvement is ``loss < best_loss - tol``: check it on the record (of a
+    target of unit spread, whose standardised units, where tol is judged, are
+    its own)."""
     X, y = regression
+    y = unit_spread(y)
     tol, patience = 1e-3, 3
     est = GDRegressor(
         optimizer="sgd",
@@ -501,13 +509,15 @@ def test_epoch_loss_is_the_weighted_mean_of_batch_losses(iris):
 
 
 def test_full_batch_first_loss_is_the_objective_at_the_start(regression):
-    """The recorded loss is the objective before the update: at zero weights,
-    half the mean squared target."""
+    """The recorded loss is the objective before the update: at the start, zero
+    weights and the mean target, half the mean squared error of DummyRegressor."""
     X, y = regression
     est = fit_quietly(
         GDRegressor(batch_size=None, max_epochs=2, tol=None, random_state=0), X, y
     )
-    assert est.history_["loss"][0] == pytest.approx(0.5 * np.mean(y**2), rel=1e-6)
+    dummy = DummyRegressor().fit(X, y).predict(X)
+    baseline = 0.5 * mean_squared_error(y, dummy)
+    assert est.history_["loss"][0] == pytest.approx(baseline, rel=1e-12)
 
 
 def test_to_frame(iris):
@@ -677,3 +687,22 @@ def test_estimator_is_usable_after_an_interrupt(iris):
     fit_quietly(est.set_params(max_epochs=4), X, y)
     assert est.n_epochs_ == 4
     assert est.stop_reason_ == "max_epochs"
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_features_that_overflow_every_gradient_stop_at_once(Estimator):
+    # Every gradient norm overflows, so no update can be applied: training stops
+    # after the first epoch and says to scale the features, instead of running
+    # to max_epochs advising a larger learning rate.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3)) * 1e300
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="Scale the features") as record:
+        est = Estimator(max_epochs=50, random_state=0).fit(X, y)
+    assert not any("max_epochs" in str(w.message) for w in record)
+    assert est.stop_reason_ == "diverged"
+    assert est.converged_ is False
+    assert est.n_epochs_ == 1
+    assert est.t_ == 0
+    assert est.history_["n_nonfinite"][0] == est.history_["n_batches"][0] == 4
+    assert np.all(np.isfinite(est.predict(X / 1e300)))

@@ -13,10 +13,10 @@ replays the detector over them.
 That replay is why only the spike policies that never change the course of
 training run compiled: under them, a batch is skipped exactly when its objective or
 gradient is not finite, which the kernel decides itself. Everything else goes
-through the Python runner: hidden layers, X that is neither C-ordered dense nor
-CSR, user-supplied losses and optimizers, per-batch callbacks, and the "skip",
-"rollback" and "raise" policies. Results agree with the Python runner to rounding:
-the kernel sums in its own order.
+through the Python runner: hidden layers, user-supplied losses and optimizers,
+and the "skip", "rollback" and "raise" policies. Per-batch callbacks are heard
+between kernel calls of one batch each. Results agree with the Python runner to
+rounding: the kernel sums in its own order.
 """
 
 import math
@@ -29,8 +29,15 @@ from .._numba import FASTMATH, jit
 from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
-from ._penalty import penalty_value
-from ._rows import PREFETCH_DISTANCE, add_row, n_rows, prefetch_row, row_dot
+from ._penalty import penalty_of_sums, penalty_value
+from ._rows import (
+    PREFETCH_DISTANCE,
+    add_row,
+    n_rows,
+    prefetch_row,
+    row_dot,
+    touch_row,
+)
 from ._update import apply_update
 
 __all__ = ["CompiledBatches", "compiled_batches"]
@@ -51,7 +58,6 @@ def compiled_batches(training):
     X = data.X
     if (
         not get_config()["use_numba"]
-        or training.batch_callbacks
         or not training.watch.policy.compiled
         or state.network.n_layers != 1
         or not _is_formula(state.optimizer, FormulaOptimizer, ("init", "update"))
@@ -100,12 +106,16 @@ class CompiledBatches:
         """Train one epoch's batches in ``order``, then replay the spike checks on
         the recorded batch losses; returns as the Python runner's ``run_epoch``."""
         training = self.training
+        if training.batch_callbacks:
+            return self.run_batch_by_batch(epoch, order, losses, weights, norms)
         rate = training.rate_at(self.state.t)
         done = n_spikes = 0
         try:
             # The rate of each update the epoch may apply, in turn.
             rates = training.rates_from(self.state.t, len(training.batches))
             done, n_steps, interrupted = self.run(order, rates, losses, weights, norms)
+            # Back to the user's units from those training runs in.
+            losses[:done] *= training.config.loss_scale
             if n_steps:
                 rate = rates[n_steps - 1]
             n_spikes = training.watch.replay(
@@ -120,6 +130,52 @@ class CompiledBatches:
             # Python runner (a late interrupt may leave its spikes unrecorded).
             interrupted = True
         return done, rate, n_spikes, interrupted
+
+    def run_batch_by_batch(self, epoch, order, losses, weights, norms):
+        """As :meth:`run_epoch`, with one kernel call per batch, so that the
+        per-batch callbacks hear of each batch. The kernel's arithmetic does not
+        depend on how many batches a call trains, so the parameters are those of
+        a fit without the callbacks, to the bit."""
+        training, state = self.training, self.state
+        positions = np.arange(training.data.n_train) if order is None else order
+        rate = training.rate_at(state.t)
+        done = n_spikes = 0
+        try:
+            for b, batch in enumerate(training.batches):
+                rates = training.rates_from(state.t, 1)
+                _, n_steps, interrupted = self.run(
+                    positions[batch],
+                    rates,
+                    losses[b : b + 1],
+                    weights[b : b + 1],
+                    norms[b : b + 1],
+                )
+                if interrupted:
+                    return done, rate, n_spikes, True
+                losses[b] *= training.config.loss_scale
+                if n_steps:
+                    rate = rates[0]
+                n_spikes += training.watch.replay(
+                    epoch,
+                    order,
+                    losses[b : b + 1],
+                    norms[b : b + 1],
+                    training.batch_sizes[b : b + 1],
+                    first_batch=b,
+                )
+                done = b + 1
+                batch_record = {
+                    "epoch": epoch,
+                    "batch": b,
+                    "loss": float(losses[b]),
+                    "n_samples": int(training.batch_sizes[b]),
+                    "skipped": not n_steps,
+                }
+                for callback in training.batch_callbacks:
+                    callback.on_batch_end(training.estimator, batch_record)
+        except KeyboardInterrupt:
+            return done, rate, n_spikes, True
+        return done, rate, n_spikes, False
 
     def run(self, order, rates, losses, weights, norms):
         """Train the epoch's batches and advance the update counters; return
@@ -159,9 +215,12 @@ class CompiledBatches:
                 states[0],
                 states[1],
                 count,
-                penalty.gradient_l2,
-                penalty.decay,
+                penalty.gradient_l2(penalty.l2),
+                penalty.decay(penalty.l2),
                 penalty.l1,
+                np.empty(0)
+                if training.penalty_weights is None
+                else training.penalty_weights,
                 rates,
                 losses,
                 weights,
@@ -211,22 +270,41 @@ def _train_epoch(
     l2,
     decay,
     l1,
+    penalty_weights,
     rates,
     losses,
     weights,
     norms,
     progress,
 ):
-    """Walk the rows in batches, updating ``params`` in place (see CompiledBatches)."""
+    """Walk the rows in batches, updating ``params`` in place (see CompiledBatches).
+
+    With ``penalty_weights`` (CSR rows), a batch updates only the weights of the
+    features it contains, their penalty scaled by those weights, and the penalty's
+    value is kept as a running sum over the weights that change.
+    """
     n_train = order.shape[0] if order.shape[0] else n_rows(X)
     n_outputs, n_columns = params.shape
     n_features = n_columns - 1
     weighted = sample_weight.shape[0] > 0
     stateful = first.shape[0] > 0
+    sparse = penalty_weights.shape[0] > 0
     grad = np.zeros_like(params)
     raw = np.empty(n_outputs)
     raw_grad = np.empty(n_outputs)
     no_state = np.empty(0, dtype=params.dtype)
+    # The features a sparse batch contains, each marked with the batch's number.
+    touched = np.empty(n_features if sparse else 0, dtype=np.intp)
+    marks = np.full(n_features if sparse else 0, -1, dtype=np.intp)
+    # A sparse epoch keeps the sums of the weights' squares and absolute values
+    # up to date through the updates, rather than summing every weight per batch.
+    squares = 0.0
+    absolutes = 0.0
+    for k in range(n_outputs):
+        for j in range(n_features):
+            w = params[k, j]
+            squares += w * w
+            absolutes += abs(w)
     # A shuffled epoch reads rows in random order: each row's first cache line
     # would stall for a trip to memory, so rows are requested ahead of use.
     line = max(64 // params.itemsize, 1)
@@ -234,7 +312,7 @@ def _train_epoch(
     for batch, start in enumerate(range(0, n_train, batch_size)):
         stop = min(start + batch_size, n_train)
         m = stop - start
-        grad[:] = 0.0
+        n_touched = 0
         loss_sum = 0.0
         weight = 0.0
         for position in range(start, stop):
@@ -257,6 +335,8 @@ def _train_epoch(
                 output_grad = grad[k]
                 add_row(X, row, g, output_grad)
                 output_grad[n_features] += g
+            if sparse:
+                n_touched = touch_row(X, row, batch, marks, touched, n_touched)
         if weighted:
             data_loss = loss_sum / weight if weight > 0 else 0.0
         else:
@@ -268,46 +348,77 @@ def _train_epoch(
         for k in range(n_outputs):
             coefficients = params[k]
             output_grad = grad[k]
-            objective += penalty_value(l2 + decay, l1, coefficients[:n_features])
-            for j in range(n_features):
-                g = output_grad[j] + l2 * scale * coefficients[j]
-                output_grad[j] = g
-                norm += g * g
+            if sparse:
+                for position in range(n_touched):
+                    j = touched[position]
+                    g = (
+                        output_grad[j]
+                        + l2 * scale * penalty_weights[j] * coefficients[j]
+                    )
+                    output_grad[j] = g
+                    norm += g * g
+            else:
+                objective += penalty_value(l2 + decay, l1, coefficients[:n_features])
+                for j in range(n_features):
+                    g = output_grad[j] + l2 * scale * coefficients[j]
+                    output_grad[j] = g
+                    norm += g * g
             if not fit_intercept:
                 output_grad[n_features] = 0.0
             norm += output_grad[n_features] ** 2
+        if sparse:
+            objective += penalty_of_sums(l2 + decay, l1, squares, absolutes)
         norm = math.sqrt(norm)
         losses[batch] = objective
         weights[batch] = weight
         norms[batch] = norm
         progress[0] = batch + 1
-        if not (math.isfinite(objective) and math.isfinite(norm)):
-            continue
-        rate = rates[steps]
-        steps += 1
-        for k in range(n_outputs):
-            # The weights, penalised; then the bias, not.
-            apply_update(
-                optimizer,
-                params[k, :n_features],
-                grad[k, :n_features],
-                first[k, :n_features] if stateful else no_state,
-                second[k, :n_features] if second.shape[0] else no_state,
-                rate,
-                count + steps,
-                decay * scale,
-                l1 * scale,
-            )
-            if fit_intercept:
-                apply_update(
+        if math.isfinite(objective) and math.isfinite(norm):
+            rate = rates[steps]
+            steps += 1
+            active = touched[:n_touched]
+            for k in range(n_outputs):
+                coefficients = params[k]
+                # The weights, penalised; then the bias, not.
+                d_squares, d_absolutes = apply_update(
                     optimizer,
-                    params[k, n_features:],
-                    grad[k, n_features:],
-                    first[k, n_features:] if stateful else no_state,
-                    second[k, n_features:] if second.shape[0] else no_state,
+                    coefficients[:n_features],
+                    grad[k, :n_features],
+                    first[k, :n_features] if stateful else no_state,
+                    second[k, :n_features] if second.shape[0] else no_state,
                     rate,
                     count + steps,
-                    0.0,
-                    0.0,
+                    decay * scale,
+                    l1 * scale,
+                    sparse,
+                    active,
+                    penalty_weights,
                 )
-        progress[1] = steps
+                squares += d_squares
+                absolutes += d_absolutes
+                if fit_intercept:
+                    apply_update(
+                        optimizer,
+                        coefficients[n_features:],
+                        grad[k, n_features:],
+                        first[k, n_features:] if stateful else no_state,
+                        second[k, n_features:] if second.shape[0] else no_state,
+                        rate,
+                        count + steps,
+                        0.0,
+                        0.0,
+                        False,
+                        active,
+                        penalty_weights,
+                    )
+            progress[1] = steps
+        else:
+            # The update consumes the gradient; a skipped batch leaves it to clear.
+            for k in range(n_outputs):
+                if sparse:
+                    for position in range(n_touched):
+                        grad[k, touched[position]] = 0.0
+                else:
+                    grad[k, :n_features] = 0.0
+        for k in range(n_outputs):
+            grad[k, n_features] = 0.0

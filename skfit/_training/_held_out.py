@@ -17,12 +17,15 @@ class HeldOutScorer:
         The loss being minimised.
     penalty : Penalty
         The weight penalty, part of the objective.
+    loss_scale : float, default=1.0
+        The user's units of one unit of the objective that training runs in.
     """
 
-    def __init__(self, data, loss, penalty):
+    def __init__(self, data, loss, penalty, loss_scale=1.0):
         self.data = data
         self.loss = loss
         self.penalty = penalty
+        self.loss_scale = loss_scale
 
     def __call__(self, network):
         """``(objective, score)`` of ``network``'s current parameters."""
@@ -31,4 +34,6 @@ class HeldOutScorer:
         losses = self.loss.loss(data.Y_val, raw)
         data_loss = float(np.average(losses, weights=data.sample_weight_val))
         loss = data_loss + self.penalty.value(network.flat[: network.n_weights])
-        return loss, float(data.score(raw, data.y_val, data.sample_weight_val))
+        return loss * self.loss_scale, float(
+            data.score(raw, data.y_val, data.sample_weight_val)
+        )

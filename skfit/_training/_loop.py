@@ -11,6 +11,7 @@ import math
 import time
 
 import numpy as np
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
@@ -21,8 +22,8 @@ from ._held_out import HeldOutScorer
 from ._python_batches import PythonBatches
 from ._spikes import POLICIES, SpikeWatch
 from ._state import TrainingOutcome
-from ._stopping import DIVERGENCE_RATE_DIVISOR, stop_rules
-from ._update import Update
+from ._stopping import DIVERGENCE_RATE_DIVISOR, Overflow, stop_rules
+from ._update import Update, sparse_penalty_weights
 
 __all__ = ["train"]
 
@@ -67,13 +68,40 @@ class Training:
         ]
         policy = POLICIES[config.spike_policy](state)
         self.watch = SpikeWatch(state, policy, self.batches, data.X.shape[0])
-        self.update = Update(state, config.penalty)
+        #: On CSR rows a linear model's update moves only the weights of the
+        #: features in the batch, their penalty scaled by these (one per feature).
+        self.penalty_weights = self.sparse_penalty_weights()
+        self.update = Update(
+            state,
+            config.penalty,
+            None
+            if self.penalty_weights is None
+            else np.repeat(self.penalty_weights, state.network.layer_sizes[-1]),
+        )
         self.runner = compiled_batches(self) or PythonBatches(self)
         self.held_out = (
             None
             if data.X_val is None
-            else HeldOutScorer(data, config.loss, config.penalty)
+            else HeldOutScorer(data, config.loss, config.penalty, config.loss_scale)
         )
+
+    def sparse_penalty_weights(self):
+        """Per feature, the penalty's multiplier in a sparse update (see
+        :func:`~skfit._training._update.sparse_penalty_weights`), or None for a
+        dense or hidden-layer model."""
+        X = self.data.X
+        if not sparse.issparse(X) or self.state.network.n_layers != 1:
+            return None
+        rows = self.data.rows
+        out = np.empty(X.shape[1])
+        sparse_penalty_weights(
+            X.indptr,
+            X.indices,
+            np.empty(0, dtype=np.intp) if rows is None else rows.astype(np.intp),
+            self.batch_size,
+            out,
+        )
+        return out
 
     def rate_at(self, t):
         """The learning rate of update ``t`` (counting from 0)."""
@@ -106,6 +134,7 @@ class Training:
         )
         self.watch.policy.begin()
         reason = "max_epochs"
+        outcome = None
         for callback in config.callbacks:
             callback.on_train_begin(self.estimator)
         try:
@@ -130,27 +159,51 @@ class Training:
                     if fired:
                         reason = fired[0]
                         break
+            if reason in ("diverged", "early_stopping"):
+                state.restore(best_snapshot)
+            outcome = TrainingOutcome(reason, best_epoch, best)
         except KeyboardInterrupt as interrupt:
-            interrupt.outcome = TrainingOutcome("interrupted", best_epoch, best)
+            outcome = TrainingOutcome("interrupted", best_epoch, best)
+            interrupt.outcome = outcome
             raise
         finally:
-            for callback in config.callbacks:
-                callback.on_train_end(self.estimator)
-        if reason in ("diverged", "early_stopping"):
-            state.restore(best_snapshot)
+            # The estimator learns the outcome before the callbacks hear that
+            # training ended, so that on_train_end can read stop_reason_.
+            if outcome is not None and config.report_outcome is not None:
+                config.report_outcome(outcome)
+            self.end_callbacks(outcome)
         self.watch.summarize()
         self.warn(reason)
-        outcome = TrainingOutcome(reason, best_epoch, best)
         if reason == "interrupted":
             interrupt = KeyboardInterrupt()
             interrupt.outcome = outcome
             raise interrupt
         return outcome
 
+    def end_callbacks(self, outcome):
+        """Tell the callbacks that training ended. An interrupt from one of them
+        comes after the training it ends, so it carries the outcome: the fit is
+        kept, and the interrupt raised on."""
+        try:
+            for callback in self.config.callbacks:
+                callback.on_train_end(self.estimator)
+        except KeyboardInterrupt as interrupt:
+            interrupt.outcome = outcome
+            raise
+
     def warn(self, reason):
         """The warning a stop by ``reason`` calls for, if any."""
         rate = self.config.learning_rate * self.state.rate_factor
-        if reason == "diverged":
+        history = self.state.history
+        if reason == "diverged" and history and Overflow.fired(history[-1]):
+            warn_at_user(
+                "No update could be applied: the loss or the gradient of every "
+                "batch overflowed, so the features (or the targets) are far too "
+                "large for floating point. Scale the features, for example with "
+                "StandardScaler, before training.",
+                ConvergenceWarning,
+            )
+        elif reason == "diverged":
             warn_at_user(
                 f"Training diverged (the loss became non-finite or exploded) with "
                 f"learning_rate={rate:g}, which is likely too large: try "
@@ -217,6 +270,7 @@ class Training:
 
     def epoch_record(self, epoch, losses, weights, norms, rate, duration, n_spikes):
         finite = np.isfinite(losses)
+        applied = finite & np.isfinite(norms)
         total_weight = weights[finite].sum()
         loss = (
             float(weights[finite] @ losses[finite]) / total_weight
@@ -235,4 +289,7 @@ class Training:
             "grad_norm": float(norms[finite].mean()) if finite.any() else math.nan,
             "duration": duration,
             "n_spikes": n_spikes,
+            "n_batches": len(losses),
+            # Batches whose loss or gradient was not finite: never applied.
+            "n_nonfinite": int(len(losses) - applied.sum()),
         }

@@ -37,6 +37,15 @@ class PythonBatches:
             if gathers and isinstance(data.X, np.ndarray)
             else None
         )
+        self.n_outputs = state.network.layer_sizes[-1]
+
+    def touched_weights(self, Xb):
+        """The positions in the flat weights of the features a CSR batch contains
+        (feature ``j``'s weights are ``j * n_outputs`` to ``j * n_outputs + n_outputs
+        - 1``)."""
+        features = np.unique(Xb.indices)
+        k = self.n_outputs
+        return (features[:, np.newaxis] * k + np.arange(k)).ravel()
 
     def run_epoch(self, epoch, order, losses, weights, norms):
         """Train one epoch's batches in ``order``; return ``(batches done, last
@@ -71,9 +80,23 @@ class PythonBatches:
                     grad_raw *= (swb / (m * training.mean_weight))[:, np.newaxis]
                 # The batch's share of the objective's weight; 1 for equal weights.
                 scale = weight / (m * training.mean_weight)
-                objective = data_loss + penalty.value(weights_view)
+                # In the user's units, from those training runs in.
+                objective = (
+                    data_loss + penalty.value(weights_view)
+                ) * config.loss_scale
                 network.backward(Xb, grad_raw, self.workspace)
-                penalty.add_gradient(weights_view, weight_grads, scale)
+                if training.penalty_weights is None:
+                    touched = None
+                    penalty.add_gradient(weights_view, weight_grads, scale)
+                else:
+                    touched = self.touched_weights(Xb)
+                    penalty.add_gradient(
+                        weights_view,
+                        weight_grads,
+                        scale,
+                        touched,
+                        training.update.penalty_weights,
+                    )
                 grad_norm = math.sqrt(float(np.dot(flat_grad, flat_grad)))
                 is_spike, skipped = training.watch.check(
                     epoch, b, objective, grad_norm, order, m
@@ -81,7 +104,7 @@ class PythonBatches:
                 n_spikes += is_spike
                 if not skipped:
                     rate = training.rate_at(state.t)
-                    training.update(flat_grad, rate, scale)
+                    training.update(flat_grad, rate, scale, touched)
                 losses[b] = objective
                 weights[b] = weight
                 norms[b] = grad_norm

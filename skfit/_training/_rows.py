@@ -2,51 +2,71 @@
 ``(data, indices, indptr)``). A compiled loop written once against these functions
 is specialised for each kind of X by numba."""
 
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+import importlib
 
-__all__ = ["PREFETCH_DISTANCE", "add_row", "n_rows", "prefetch_row", "row_dot"]
+from .._numba import on_first_use, overload
+
+__all__ = [
+    "PREFETCH_DISTANCE",
+    "add_row",
+    "n_rows",
+    "prefetch_row",
+    "row_dot",
+    "touch_row",
+]
 
 #: Rows ahead whose memory a shuffled epoch asks for before it needs them.
 PREFETCH_DISTANCE = 8
 
 
-@intrinsic
-def _prefetch(typingctx, array, index):
-    """Ask the CPU to start loading ``array[index]`` into cache (no wait)."""
+@on_first_use
+def _define_prefetch():
+    """Define :func:`_prefetch`, a numba intrinsic, once numba is imported."""
+    global _prefetch
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
 
-    def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        array_struct = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(
-            context, builder, array_type, array_struct, [args[1]]
-        )
-        byte_pointer = ir.IntType(8).as_pointer()
-        int32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
-            "llvm.prefetch.p0i8",
-        )
-        # Arguments: a read (0), keep in all cache levels (3), data (1).
-        builder.call(
-            function,
-            [
-                builder.bitcast(pointer, byte_pointer),
-                ir.Constant(int32, 0),
-                ir.Constant(int32, 3),
-                ir.Constant(int32, 1),
-            ],
-        )
-        return context.get_dummy_value()
+    @intrinsic
+    def _prefetch(typingctx, array, index):
+        """Ask the CPU to start loading ``array[index]`` into cache (no wait)."""
 
-    return types.void(array, index), codegen
+        def codegen(context, builder, signature, args):
+            array_type = signature.args[0]
+            array_struct = context.make_array(array_type)(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(
+                context, builder, array_type, array_struct, [args[1]]
+            )
+            byte_pointer = ir.IntType(8).as_pointer()
+            int32 = ir.IntType(32)
+            function = cgutils.get_or_insert_function(
+                builder.module,
+                ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
+                "llvm.prefetch.p0i8",
+            )
+            # Arguments: a read (0), keep in all cache levels (3), data (1).
+            builder.call(
+                function,
+                [
+                    builder.bitcast(pointer, byte_pointer),
+                    ir.Constant(int32, 0),
+                    ir.Constant(int32, 3),
+                    ir.Constant(int32, 1),
+                ],
+            )
+            return context.get_dummy_value()
+
+        return types.void(array, index), codegen
+
+
+def _is_array(X):
+    """Whether the numba type of X is a dense array (not CSR's tuple)."""
+    return isinstance(X, importlib.import_module("numba").types.Array)
 
 
 # Rows of X, dense (a 2-D array) or CSR (a tuple data, indices, indptr): the
-# kernel is compiled once for each, through these four functions.
+# kernel is compiled once for each, through these functions.
 def n_rows(X):
     """The number of rows of X."""
 
@@ -63,16 +83,16 @@ def prefetch_row(X, row, line):
     """Request a row's memory, ``line`` values per cache line."""
 
 
-@overload(n_rows, jit_options={"cache": True})
+@overload(n_rows)
 def _n_rows_overload(X):
-    if isinstance(X, types.Array):
+    if _is_array(X):
         return lambda X: X.shape[0]
     return lambda X: X[2].shape[0] - 1
 
 
-@overload(row_dot, jit_options={"cache": True})
+@overload(row_dot)
 def _row_dot_overload(X, row, coefficients):
-    if isinstance(X, types.Array):
+    if _is_array(X):
 
         def dense(X, row, coefficients):
             x = X[row]
@@ -93,9 +113,9 @@ def _row_dot_overload(X, row, coefficients):
     return csr
 
 
-@overload(add_row, jit_options={"cache": True})
+@overload(add_row)
 def _add_row_overload(X, row, scale, out):
-    if isinstance(X, types.Array):
+    if _is_array(X):
 
         def dense(X, row, scale, out):
             x = X[row]
@@ -112,9 +132,9 @@ def _add_row_overload(X, row, scale, out):
     return csr
 
 
-@overload(prefetch_row, jit_options={"cache": True})
+@overload(prefetch_row)
 def _prefetch_row_overload(X, row, line):
-    if isinstance(X, types.Array):
+    if _is_array(X):
 
         def dense(X, row, line):
             x = X[row]
@@ -129,5 +149,29 @@ def _prefetch_row_overload(X, row, line):
         if start < data.shape[0]:
             _prefetch(data, start)
             _prefetch(indices, start)
+
+    return csr
+
+
+def touch_row(X, row, stamp, marks, touched, n_touched):
+    """Add the features of a row not yet marked with ``stamp`` to ``touched``
+    (from ``n_touched`` on), marking them; return the new count. A dense row has
+    every feature: the compiled loop does not track them."""
+
+
+@overload(touch_row)
+def _touch_row_overload(X, row, stamp, marks, touched, n_touched):
+    if _is_array(X):
+        return lambda X, row, stamp, marks, touched, n_touched: n_touched
+
+    def csr(X, row, stamp, marks, touched, n_touched):
+        data, indices, indptr = X
+        for p in range(indptr[row], indptr[row + 1]):
+            j = indices[p]
+            if marks[j] != stamp:
+                marks[j] = stamp
+                touched[n_touched] = j
+                n_touched += 1
+        return n_touched
 
     return csr

@@ -184,9 +184,10 @@ class SpikeWatch:
         )
         return True, skip
 
-    def replay(self, epoch, order, losses, grad_norms, sizes):
-        """Check an epoch's recorded batch losses at once, as :meth:`check` does
-        batch by batch; record the spikes and return how many there were."""
+    def replay(self, epoch, order, losses, grad_norms, sizes, first_batch=0):
+        """Check recorded batch losses at once, as :meth:`check` does batch by
+        batch (the first is the epoch's batch ``first_batch``); record the spikes
+        and return how many there were."""
         finite_grads = np.isfinite(grad_norms)
         spikes, baselines = self.state.spike_detector.check_run(
             np.where(finite_grads, losses, np.inf), sizes
@@ -195,7 +196,13 @@ class SpikeWatch:
             objective = float(losses[b])
             finite = bool(finite_grads[b]) and math.isfinite(objective)
             self.found(
-                epoch, b, objective, order, int(sizes[b]), finite, float(baselines[b])
+                epoch,
+                first_batch + b,
+                objective,
+                order,
+                int(sizes[b]),
+                finite,
+                float(baselines[b]),
             )
         return int(spikes.sum())
 

@@ -33,6 +33,9 @@ class TrainingState:
     t: int = 0
     #: Multiplies the learning rate; each rollback after a spike halves it.
     rate_factor: float = 1.0
+    #: The standardised units a regression target is trained in (a
+    #: :class:`~skfit._target_scaling.TargetScaling`), or None.
+    target_scaling: object = None
 
     @property
     def n_epochs(self):
@@ -49,20 +52,34 @@ class TrainingState:
 
     def checkpoint(self):
         """Everything needed to undo a whole call: see :meth:`rollback`."""
+        objects = (
+            self.loss,
+            self.optimizer,
+            self.schedule,
+            self.spike_detector,
+            self.random_state,
+            self.target_scaling,
+        )
         return (
             self.snapshot(),
-            copy.deepcopy(
-                (self.loss, self.schedule, self.spike_detector, self.random_state)
-            ),
-            len(self.history),
-            len(self.spikes),
-            self.t,
-            self.rate_factor,
+            copy.deepcopy(objects),
+            # The network settings a continued call may change.
+            (self.network.activation, self.network.dropout),
+            (len(self.history), len(self.spikes), self.t, self.rate_factor),
         )
 
     def rollback(self, checkpoint):
-        snapshot, objects, n_epochs, n_spikes, self.t, self.rate_factor = checkpoint
-        self.loss, self.schedule, self.spike_detector, self.random_state = objects
+        snapshot, objects, network_settings, counts = checkpoint
+        (
+            self.loss,
+            self.optimizer,
+            self.schedule,
+            self.spike_detector,
+            self.random_state,
+            self.target_scaling,
+        ) = objects
+        self.network.activation, self.network.dropout = network_settings
+        n_epochs, n_spikes, self.t, self.rate_factor = counts
         self.restore(snapshot)
         self.history.truncate(n_epochs)
         del self.spikes[n_spikes:]
@@ -112,6 +129,12 @@ class TrainingConfig:
     callbacks: list = field(default_factory=list)
     random_state: object = None
     warn_at_max_epochs: bool = True
+    #: Called with the TrainingOutcome when training ends by a stopping rule or an
+    #: interrupt, before the callbacks' on_train_end.
+    report_outcome: object = None
+    #: The objective is trained in units of this much of the user's objective
+    #: (see :mod:`skfit._target_scaling`): every loss recorded is multiplied by it.
+    loss_scale: float = 1.0
 
 
 @dataclass

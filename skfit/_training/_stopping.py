@@ -41,6 +41,21 @@ class Divergence:
         return self.above >= DIVERGENCE_PATIENCE
 
 
+class Overflow:
+    """No batch of the epoch could be applied: every loss or gradient overflowed
+    (features far too large), so more epochs cannot help. Reported as
+    'diverged'."""
+
+    reason = "diverged"
+
+    @staticmethod
+    def fired(record):
+        return record["n_nonfinite"] == record["n_batches"]
+
+    def __call__(self, record):
+        return self.fired(record)
+
+
 class Patience:
     """Fires after ``patience`` epochs in a row without an improvement of the
     record's ``key`` by more than ``tol``: ``value < best - tol``, absolute, as in
@@ -106,6 +121,7 @@ def stop_rules(config, policy, estimator, monitor_validation):
     """The rules that apply to a training call, in order of precedence."""
     rules = [
         Divergence(),
+        Overflow(),
         SpikeLimit(policy),
         CallbackStop(config.callbacks, estimator),
     ]

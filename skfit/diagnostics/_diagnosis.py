@@ -255,7 +255,7 @@ def diagnose(
     ...                   random_state=0).fit(X, y)
     >>> diagnosis = diagnose(est)
     >>> diagnosis.verdict, diagnosis.rise_epoch
-    ('overfitting', 5)
+    ('overfitting', 2)
     """
     if X is None and y is None:
         return _diagnose_history(estimator)

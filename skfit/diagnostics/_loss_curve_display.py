@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._history_repr import wants_log_scale
 from ._pipeline import final_step
 from ._plot_utils import _axes, _integer_ticks
 
@@ -224,12 +225,7 @@ class LossCurveDisplay:
             )
             self.lines_["best_epoch"] = self.best_epoch_line_
         if log_scale == "auto":
-            positive = losses[losses > 0]
-            log_scale = bool(
-                positive.size == losses.size
-                and positive.size
-                and positive.max() > 100 * positive.min()
-            )
+            log_scale = wants_log_scale(losses)
         if log_scale:
             ax.set_yscale("log")
         _integer_ticks(ax)

@@ -5,9 +5,11 @@ Every loss works on two-dimensional arrays: ``y`` and ``raw`` have shape
 the output columns, shape ``(n_samples,)``; ``gradient(y, raw)`` returns
 ``d loss / d raw`` with the shape of ``raw``. Classification targets arrive encoded
 as indicator columns: one column holding 0/1 for a binary problem, one column per
-class (one-hot) for a multiclass problem. The margin losses (hinge, squared_hinge,
-modified_huber) treat each column as its own binary problem (one-vs-rest) with the
-margin ``z = s * raw``, ``s = 2 * y - 1`` in {-1, +1}.
+class (one-hot) for a multiclass problem, one column per label for a multilabel
+problem (whose log-loss is :class:`MultilabelLogLoss`, over independent labels).
+The margin losses (hinge, squared_hinge, modified_huber) treat each column as its
+own binary problem (one-vs-rest) with the margin ``z = s * raw``, ``s = 2 * y - 1``
+in {-1, +1}.
 
 Losses are scikit-learn style objects: settings such as ``epsilon`` are ``__init__``
 arguments, so ``clone`` copies them and a search can tune ``loss__epsilon``.
@@ -20,7 +22,13 @@ import inspect
 import numpy as np
 
 from ._base import Loss
-from ._classification import Hinge, LogLoss, ModifiedHuber, SquaredHinge
+from ._classification import (
+    Hinge,
+    LogLoss,
+    ModifiedHuber,
+    MultilabelLogLoss,
+    SquaredHinge,
+)
 from ._regression import (
     AbsoluteError,
     EpsilonInsensitive,
@@ -37,6 +45,7 @@ __all__ = [
     "LogLoss",
     "Loss",
     "ModifiedHuber",
+    "MultilabelLogLoss",
     "Poisson",
     "SquaredError",
     "SquaredHinge",

@@ -1,6 +1,7 @@
 """The base classes of skfit's losses (conventions: see :mod:`skfit.losses`)."""
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.utils.metadata_routing import UNUSED
 
@@ -24,12 +25,18 @@ class Loss(BaseEstimator):
         softmax model, or one binary problem per column. None for regression.
     requires_nonnegative_y : bool
         Whether the targets must be non-negative (Poisson).
+    homogeneity : {None, 1, 2}
+        The power ``p`` with which the loss scales with the units of the target:
+        ``loss(s * y, s * raw) == s**p * rescaled(s).loss(y, raw)`` for every
+        ``s > 0``. Regressors standardise the target inside ``fit`` for the losses
+        that have one (see :meth:`rescaled`); None for the others.
     """
 
     _parameter_constraints: dict = {}
     has_probabilities = False
     multiclass = None
     requires_nonnegative_y = False
+    homogeneity = None
     # predict_proba takes raw outputs, not data to route metadata to.
     __metadata_request__predict_proba = {"raw": UNUSED}
 
@@ -108,6 +115,82 @@ class Loss(BaseEstimator):
         proba[zero] = 1.0 / proba.shape[1]
         return proba
 
+    # --------------------------------------------- the best constant model
+    # (Kept apart from the numerical kernels above: these run once per fit.)
+    def optimal_constant(self, Y, sample_weight=None):
+        """The constant raw output that minimises the weighted mean loss.
+
+        Training starts the output biases here, so that the first epoch starts
+        from the loss of the best constant model. The base class minimises the
+        weighted mean loss over a constant row of raw outputs numerically
+        (L-BFGS with :meth:`gradient`), starting from 0 and keeping 0 unless a
+        lower loss is found; skfit's losses override it with their closed forms
+        or one-dimensional minimisers.
+
+        Parameters
+        ----------
+        Y : ndarray of shape (n_samples, n_outputs)
+            Encoded targets, as :meth:`loss` takes them.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Non-negative weights of the rows; None weighs all equally.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs,)
+            The constant, finite, in the dtype of ``Y``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfit.losses import SquaredError
+        >>> SquaredError().optimal_constant(np.array([[1.0], [2.0], [6.0]]))
+        array([3.])
+        """
+        Y = np.asarray(Y)
+        n_rows, n_outputs = Y.shape
+        weights = _row_weights(sample_weight, n_rows)
+        raw = np.empty(Y.shape, dtype=Y.dtype)
+
+        def mean_loss_and_gradient(constant):
+            raw[...] = constant
+            values = np.asarray(self.loss(Y, raw), dtype=float)
+            gradient = np.asarray(self.gradient(Y, raw), dtype=float)
+            return float(weights @ values), weights @ gradient
+
+        start = np.zeros(n_outputs)
+        with np.errstate(all="ignore"):
+            found = minimize(
+                mean_loss_and_gradient,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                options={"ftol": 1e-13, "gtol": 1e-10},
+            )
+            best = mean_loss_and_gradient(start)[0]
+            if np.all(np.isfinite(found.x)) and found.fun < best:
+                start = found.x
+        return start.astype(Y.dtype)
+
+    def rescaled(self, scale):
+        """The same loss for targets expressed in units of ``scale``.
+
+        Defined for losses with a :attr:`homogeneity`: the loss itself for those
+        without settings (squared and absolute error), the width ``epsilon``
+        divided by ``scale`` for Huber and epsilon-insensitive.
+
+        Parameters
+        ----------
+        scale : float
+            The unit, ``> 0``.
+
+        Returns
+        -------
+        Loss
+        """
+        if self.homogeneity is None:
+            raise ValueError(f"{self!r} does not scale with the units of the target.")
+        return self
+
 
 class FormulaLoss(Loss):
     """A built-in loss: value and gradient come from its compiled formula.
@@ -176,3 +259,21 @@ class FormulaLoss(Loss):
         grad = np.empty_like(raw)
         loss_gradient_rows(self.kernel(raw.dtype), y, raw, losses, grad)
         return losses, grad
+
+
+def _row_weights(sample_weight, n_rows):
+    """Weights of the rows that sum to 1 (float64), for weighted means."""
+    if sample_weight is None:
+        return np.full(n_rows, 1.0 / n_rows)
+    weights = np.asarray(sample_weight, dtype=float)
+    return weights / weights.sum()
+
+
+def smallest_share(sample_weight, n_rows):
+    """Half the weight share of the lightest row that counts: the share given to an
+    outcome never seen, so that a constant whose optimum is infinite (a class or
+    every count absent) stays finite, as if half a row had seen it."""
+    if sample_weight is None:
+        return 0.5 / n_rows
+    weights = np.asarray(sample_weight, dtype=float)
+    return 0.5 * weights[weights > 0].min() / weights.sum()

@@ -13,9 +13,7 @@ that a compiled loop specialises on the loss it is given and nothing else.
 import math
 from collections import namedtuple
 
-from numba.extending import overload
-
-from .._numba import FASTMATH, jit
+from .._numba import FASTMATH, jit, overload
 
 __all__ = [
     "AbsoluteErrorKernel",
@@ -24,6 +22,7 @@ __all__ = [
     "HuberKernel",
     "LogLossKernel",
     "ModifiedHuberKernel",
+    "MultilabelLogLossKernel",
     "PoissonKernel",
     "SquaredErrorKernel",
     "SquaredHingeKernel",
@@ -38,6 +37,7 @@ EpsilonInsensitiveKernel = namedtuple("EpsilonInsensitiveKernel", ["epsilon"])
 #: ``cap``: above it ``exp`` is continued by its tangent (see ``Poisson``).
 PoissonKernel = namedtuple("PoissonKernel", ["cap"])
 LogLossKernel = namedtuple("LogLossKernel", [])
+MultilabelLogLossKernel = namedtuple("MultilabelLogLossKernel", [])
 HingeKernel = namedtuple("HingeKernel", [])
 SquaredHingeKernel = namedtuple("SquaredHingeKernel", [])
 ModifiedHuberKernel = namedtuple("ModifiedHuberKernel", [])
@@ -122,17 +122,24 @@ def _poisson(kernel, raw, y, grad):
     return total
 
 
+@jit(fastmath=FASTMATH)
+def _logistic(z, target):
+    """The binary log-loss ``log(1 + exp(z)) - target * z`` of one logit and its
+    derivative ``sigmoid(z) - target``."""
+    # log(1 + exp(z)) and the sigmoid from exp(-|z|), without overflow for any z,
+    # and with selects rather than branches that the sign of z mispredicts.
+    small = math.exp(-abs(z))
+    sigmoid_abs = 1.0 / (1.0 + small)
+    derivative = (sigmoid_abs if z >= 0 else small * sigmoid_abs) - target
+    return max(z, 0.0) + math.log1p(small) - target * z, derivative
+
+
 @_formula(LogLossKernel)
 def _log_loss(kernel, raw, y, grad):
     n_outputs = raw.shape[0]
     if n_outputs == 1:
-        z = raw[0]
-        # log(1 + exp(z)) and the sigmoid from exp(-|z|), without overflow for any
-        # z, and with selects rather than branches that the sign of z mispredicts.
-        small = math.exp(-abs(z))
-        sigmoid_abs = 1.0 / (1.0 + small)
-        grad[0] = (sigmoid_abs if z >= 0 else small * sigmoid_abs) - y[0]
-        return max(z, 0.0) + math.log1p(small) - y[0] * z
+        value, grad[0] = _logistic(raw[0], y[0])
+        return value
     largest = raw[0]
     for k in range(1, n_outputs):
         largest = max(largest, raw[k])
@@ -145,6 +152,15 @@ def _log_loss(kernel, raw, y, grad):
         value -= y[k] * (raw[k] - largest)
         grad[k] = grad[k] / total - y[k]
     return value
+
+
+@_formula(MultilabelLogLossKernel)
+def _multilabel_log_loss(kernel, raw, y, grad):
+    total = 0.0
+    for k in range(raw.shape[0]):
+        value, grad[k] = _logistic(raw[k], y[k])
+        total += value
+    return total
 
 
 @_formula(HingeKernel)
@@ -195,7 +211,7 @@ def row_loss_gradient(kernel, raw, y, grad):
     return _FORMULAS[type(kernel)](kernel, raw, y, grad)
 
 
-@overload(row_loss_gradient, jit_options={"cache": True})
+@overload(row_loss_gradient)
 def _row_loss_gradient_overload(kernel, raw, y, grad):
     formula = _FORMULAS[kernel.instance_class]
     return lambda kernel, raw, y, grad: formula(kernel, raw, y, grad)

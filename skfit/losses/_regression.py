@@ -3,9 +3,10 @@
 from numbers import Real
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from .._sklearn_compat import Interval
-from ._base import FormulaLoss
+from ._base import FormulaLoss, _row_weights, smallest_share
 from ._formulas import (
     AbsoluteErrorKernel,
     EpsilonInsensitiveKernel,
@@ -32,8 +33,47 @@ class SquaredError(FormulaLoss):
     def kernel(self, dtype):
         return SquaredErrorKernel()
 
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 2
 
-class AbsoluteError(FormulaLoss):
+    def optimal_constant(self, Y, sample_weight=None):
+        """The weighted mean of each column (see :meth:`Loss.optimal_constant`)."""
+        return np.average(Y, axis=0, weights=sample_weight).astype(Y.dtype)
+
+
+class _ResidualLoss(FormulaLoss):
+    """A loss of the residual ``raw - y`` that grows with its size."""
+
+    # ------------------------------------- best constant, units of the target
+    def optimal_constant(self, Y, sample_weight=None):
+        """Each column's minimiser of the weighted mean loss (see
+        :meth:`Loss.optimal_constant`), by a bounded one-dimensional search.
+
+        The loss grows with the size of the residual, so the minimiser lies
+        between the column's smallest and largest target; the function is convex,
+        so the search (Brent's, to a billionth of that range) finds it.
+        """
+        weights = _row_weights(sample_weight, Y.shape[0])
+        constant = np.empty(Y.shape[1])
+        for k, column in enumerate(Y.T.astype(float)):
+            low, high = column.min(), column.max()
+            if low == high:
+                constant[k] = low
+                continue
+            targets = column[:, np.newaxis]
+            found = minimize_scalar(
+                lambda c, targets=targets: (
+                    weights @ self.loss(targets, np.full_like(targets, c))
+                ),
+                bounds=(low, high),
+                method="bounded",
+                options={"xatol": 1e-9 * (high - low)},
+            )
+            constant[k] = found.x
+        return constant.astype(Y.dtype)
+
+
+class AbsoluteError(_ResidualLoss):
     """The absolute error ``|raw - y|``; its gradient is ``sign(raw - y)``.
 
     Examples
@@ -47,8 +87,30 @@ class AbsoluteError(FormulaLoss):
     def kernel(self, dtype):
         return AbsoluteErrorKernel()
 
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 1
 
-class Huber(FormulaLoss):
+    def optimal_constant(self, Y, sample_weight=None):
+        """The weighted median of each column (see :meth:`Loss.optimal_constant`);
+        where half the weight lies on each side of a gap, its midpoint, as
+        ``numpy.median`` takes for an even number of equal weights."""
+        weights = _row_weights(sample_weight, Y.shape[0])
+        constant = np.empty(Y.shape[1])
+        for k, column in enumerate(Y.T):
+            order = np.argsort(column, kind="stable")
+            values = column[order]
+            below = np.cumsum(weights[order])
+            # The tolerance absorbs the rounding of the cumulative sums.
+            half, slack = 0.5 * below[-1], 1e-12 * below[-1]
+            middle = int(np.searchsorted(below, half - slack))
+            tie = below[middle] <= half + slack and middle + 1 < len(values)
+            constant[k] = (
+                0.5 * (values[middle] + values[middle + 1]) if tie else values[middle]
+            )
+        return constant.astype(Y.dtype)
+
+
+class Huber(_ResidualLoss):
     """Quadratic near zero, linear beyond ``epsilon``: robust to outliers.
 
     With ``r = raw - y``: ``0.5 * r**2`` where ``|r| <= epsilon``, else
@@ -78,8 +140,15 @@ class Huber(FormulaLoss):
     def kernel(self, dtype):
         return HuberKernel(float(self.epsilon))
 
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 2
 
-class EpsilonInsensitive(FormulaLoss):
+    def rescaled(self, scale):
+        """Huber with ``epsilon / scale``, for targets in units of ``scale``."""
+        return type(self)(epsilon=self.epsilon / scale)
+
+
+class EpsilonInsensitive(_ResidualLoss):
     """Errors within ``epsilon`` are free: ``max(0, |raw - y| - epsilon)``.
 
     The loss of linear support vector regression; its gradient is
@@ -106,6 +175,13 @@ class EpsilonInsensitive(FormulaLoss):
 
     def kernel(self, dtype):
         return EpsilonInsensitiveKernel(float(self.epsilon))
+
+    # ------------------------------------- best constant, units of the target
+    homogeneity = 1
+
+    def rescaled(self, scale):
+        """The tube ``epsilon / scale``, for targets in units of ``scale``."""
+        return type(self)(epsilon=self.epsilon / scale)
 
 
 def _exp_cap(dtype):
@@ -145,3 +221,12 @@ class Poisson(FormulaLoss):
     def inverse_link(self, raw):
         """The predicted mean ``exp(raw)`` (capped, see Notes)."""
         return np.exp(np.minimum(raw, _exp_cap(raw.dtype)))
+
+    # ----------------------------------------------------- best constant
+    def optimal_constant(self, Y, sample_weight=None):
+        """The log of each column's weighted mean (see
+        :meth:`Loss.optimal_constant`). A column of zeros, whose optimum is minus
+        infinity, gets the mean of a count of 1 in half of its lightest row."""
+        mean = np.average(Y, axis=0, weights=sample_weight).astype(float)
+        floor = smallest_share(sample_weight, Y.shape[0])
+        return np.log(np.where(mean > 0, mean, floor)).astype(Y.dtype)
