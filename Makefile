@@ -16,7 +16,7 @@ $(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/bin/activate setup.cfg pyproject.toml
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev,dask,onnx]"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

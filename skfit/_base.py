@@ -43,7 +43,6 @@ from .spikes import SpikeDetector
 DEFAULT_VALIDATION_FRACTION = 0.1
 
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
-_CONVERGED_REASONS = ("tol", "loss_threshold", "early_stopping")
 #: The attributes _set_outcome sets from the engine's report.
 _OUTCOME_ATTRIBUTES = ("stop_reason_", "converged_", "best_epoch_", "best_loss_")
 
@@ -194,24 +193,28 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
                 self.__dict__.pop(name, None)
             train(state, data, config, self)
         except KeyboardInterrupt as interrupt:
-            if getattr(interrupt, "outcome", None) is None:
-                # Interrupted before training began.
-                self.__dict__.clear()
-                self.__dict__.update(saved)
+            outcome = getattr(interrupt, "outcome", None)
+            if outcome is None:  # interrupted before training began
+                self._undo(saved, None)
             raise
         except BaseException:
             # Nothing is fitted half-way: a refused or failed call (whatever a
             # callback raised, SystemExit included) leaves the estimator as it was.
-            if checkpoint is not None:
-                state.rollback(checkpoint)
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            self._undo(saved, checkpoint)
             raise
         return self
 
+    def _undo(self, saved, checkpoint):
+        """Return to the attributes ``saved`` and, unless ``checkpoint`` is None,
+        their training state to that checkpoint (see TrainingState.rollback)."""
+        if checkpoint is not None:
+            saved["_state"].rollback(checkpoint)
+        self.__dict__.clear()
+        self.__dict__.update(saved)
+
     def _set_outcome(self, outcome):
         self.stop_reason_ = outcome.stop_reason
-        self.converged_ = outcome.stop_reason in _CONVERGED_REASONS
+        self.converged_ = outcome.converged
         self.best_epoch_ = outcome.best_epoch
         self.best_loss_ = outcome.best_loss
 

@@ -110,7 +110,10 @@ FITTED_ATTRIBUTES = """
         'loss_threshold', 'early_stopping', 'diverged', 'spike', 'callback' or
         'interrupted'.
     converged_ : bool
-        Whether the last call stopped by 'tol', 'loss_threshold' or 'early_stopping'.
+        Whether the rule that stopped the last call means the optimum is near:
+        'loss_threshold' and 'early_stopping' always; 'tol' in full-batch training
+        or once the schedule had lowered the rate (at a constant rate, mini-batch
+        updates hover above the optimum, where the tolerance may fire).
     best_epoch_ : int
         The epoch with the lowest monitored loss in the last call (the validation
         loss under early stopping, else the training loss); its parameters are

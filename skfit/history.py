@@ -104,6 +104,66 @@ class History:
         del self._records[n_epochs:]
         del self._batch_losses[n_epochs:]
 
+    def merge(self, start, weights):
+        """Replace the records from position ``start`` on by one epoch record.
+
+        For training that feeds one epoch through several calls, such as
+        :func:`skfit.dask.fit_incremental` (one ``partial_fit`` call per block of
+        a larger collection): the merged record is numbered as the first of the
+        records it replaces and reads as if one call had trained on all of them.
+
+        Parameters
+        ----------
+        start : int
+            Position of the first record to merge; every later one is merged too.
+        weights : array-like of shape (len(self) - start,)
+            The training weight behind each merged record (its rows, or its summed
+            sample weights): the merged ``loss`` is their weighted mean, so it is
+            still the weighted mean of the batch objectives.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfit import History
+        >>> history = History()
+        >>> for epoch, loss in [(1, 4.0), (2, 1.0), (3, 2.0)]:
+        ...     history.append(
+        ...         {"epoch": epoch, "loss": loss, "val_loss": np.nan,
+        ...          "val_score": np.nan, "learning_rate": 0.1, "grad_norm": 1.0,
+        ...          "duration": 0.5, "n_spikes": 0},
+        ...         np.array([loss], dtype=np.float32))
+        >>> history.merge(1, weights=[1, 3])
+        >>> len(history), history["epoch"], history["loss"], history.batch_loss
+        (2, array([1, 2]), array([4.  , 1.75]), array([4., 1., 2.], dtype=float32))
+        """
+        records = self._records[start:]
+        if not records:
+            return
+        weights = np.asarray(weights, dtype=float)
+        losses = np.array([record["loss"] for record in records])
+        finite = np.isfinite(losses)
+        total_weight = weights[finite].sum()
+        batches = np.array([len(batch) for batch in self._batch_losses[start:]])
+        grad_norms = np.array([record["grad_norm"] for record in records])
+        measured = np.isfinite(grad_norms) & (batches > 0)
+        # The last record holds the parameters and learning rate the epoch ends with.
+        merged = dict(records[-1])
+        merged.update(
+            epoch=records[0]["epoch"],
+            loss=float(weights[finite] @ losses[finite]) / total_weight
+            if total_weight > 0
+            else np.nan,
+            # The engine's grad_norm is a mean over batches: weigh by batches.
+            grad_norm=float(np.average(grad_norms[measured], weights=batches[measured]))
+            if measured.any()
+            else np.nan,
+            duration=float(sum(record["duration"] for record in records)),
+            n_spikes=int(sum(record["n_spikes"] for record in records)),
+        )
+        batch_losses = np.concatenate(self._batch_losses[start:])
+        self.truncate(start)
+        self.append(merged, batch_losses)
+
     def __len__(self):
         return len(self._records)
 
@@ -121,6 +181,10 @@ class History:
     def keys(self):
         """The per-epoch keys, in column order."""
         return EPOCH_KEYS
+
+    def epoch_batch_losses(self, index):
+        """The float32 batch losses of the epoch at ``index`` (as in a list)."""
+        return self._batch_losses[index]
 
     @property
     def batch_loss(self):

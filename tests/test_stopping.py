@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 from _fitting import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import load_diabetes, make_classification, make_regression
 from sklearn.dummy import DummyRegressor
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV
 
-from skfit import GDClassifier, GDRegressor, History
+from skfit import GDClassifier, GDRegressor, History, MLPRegressor
 from skfit.callbacks import Callback
 
 # isort: split
@@ -142,14 +142,38 @@ def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
     X, y = iris
     # With a huge tolerance no epoch after the first counts as an improvement.
     est = GDClassifier(
-        tol=1e6, n_iter_no_change=n_iter_no_change, max_epochs=50, random_state=0
+        tol=1e6,
+        n_iter_no_change=n_iter_no_change,
+        max_epochs=50,
+        batch_size=None,
+        schedule="constant",
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(X, y)
     assert est.stop_reason_ == "tol"
+    # Full batch: no sampling noise hides progress, so a tol stop counts.
     assert est.converged_ is True
     assert est.n_epochs_ == n_iter_no_change + 1
+
+
+@pytest.mark.parametrize(
+    "schedule, converged", [("constant", False), ("plateau", True)]
+)
+def test_a_tol_stop_on_mini_batches_converges_once_the_rate_was_lowered(
+    schedule, converged
+):
+    # At a constant rate, mini-batch updates hover at a noise floor above the
+    # optimum, where the tolerance fires: that is no convergence.
+    X, y = make_regression(2000, 10, noise=10.0, random_state=0)
+    est = GDRegressor(
+        schedule=schedule, tol=1e-3, n_iter_no_change=5, max_epochs=300, random_state=0
+    ).fit(X, y)
+    assert est.stop_reason_ == "tol"
+    assert est.converged_ is converged
+    if converged:
+        assert est.history_["learning_rate"][-1] < est.learning_rate
 
 
 def test_tol_none_disables_the_tolerance_rule(regression):
@@ -706,3 +730,47 @@ def test_features_that_overflow_every_gradient_stop_at_once(Estimator):
     assert est.t_ == 0
     assert est.history_["n_nonfinite"][0] == est.history_["n_batches"][0] == 4
     assert np.all(np.isfinite(est.predict(X / 1e300)))
+
+
+def exploding_regression():
+    X, y = load_diabetes(return_X_y=True)
+    return X * 1000, y  # unscaled features: plain SGD at 1e-3 explodes
+
+
+def test_divergence_is_judged_in_every_partial_fit_call():
+    # The loss used to grow from 7e78 to 1e302 over four calls, each reporting
+    # max_epochs without a warning.
+    X, y = exploding_regression()
+    est = GDRegressor(optimizer="sgd", learning_rate=1e-3, batch_size=16)
+    for _ in range(4):
+        with pytest.warns(ConvergenceWarning, match="diverged"):
+            est.partial_fit(X, y)
+        assert est.stop_reason_ == "diverged"
+        assert np.all(np.isfinite(est.coef_))
+        # The parameters the call started from are restored: the best seen.
+        assert_allclose(est.coef_, 0.0)
+        assert_allclose(est.predict(X), np.mean(y))
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
+def test_one_exploding_epoch_is_divergence(Estimator):
+    X, y = exploding_regression()
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est = Estimator(
+            optimizer="sgd",
+            learning_rate=1e6,
+            batch_size=16,
+            max_epochs=1,
+            random_state=0,
+        ).fit(X, y)
+    assert est.stop_reason_ == "diverged"
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_a_schedule_that_returns_nan_is_refused_by_name():
+    X, y = load_diabetes(return_X_y=True)
+    est = GDRegressor(schedule=lambda t: float("nan"), max_epochs=2)
+    with pytest.raises(ValueError, match="schedule .* returned nan for update 0"):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)

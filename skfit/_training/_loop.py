@@ -105,15 +105,22 @@ class Training:
 
     def rate_at(self, t):
         """The learning rate of update ``t`` (counting from 0)."""
-        state = self.state
-        return self.config.learning_rate * state.rate_factor * state.schedule(t)
+        return float(self.rates_from(t, 1)[0])
 
     def rates_from(self, t, count):
         """The learning rates of updates ``t`` to ``t + count - 1``."""
-        multipliers = map(self.state.schedule, range(t, t + count))
-        return (self.config.learning_rate * self.state.rate_factor) * np.fromiter(
-            multipliers, dtype=float, count=count
+        multipliers = np.fromiter(
+            map(self.state.schedule, range(t, t + count)), dtype=float, count=count
         )
+        bad = ~(np.isfinite(multipliers) & (multipliers >= 0))
+        if bad.any():
+            step = t + int(np.argmax(bad))
+            raise ValueError(
+                f"The schedule {self.state.schedule!r} returned "
+                f"{float(multipliers[bad][0])!r} for update {step}; a learning-rate "
+                "multiplier must be a finite number >= 0."
+            )
+        return (self.config.learning_rate * self.state.rate_factor) * multipliers
 
     # ------------------------------------------------------------------ epochs
     def run(self):
@@ -130,9 +137,10 @@ class Training:
         best_epoch = state.n_epochs
         best_snapshot = state.snapshot()
         rules = stop_rules(
-            config, self.watch.policy, self.estimator, monitor_validation
+            config, state, self.watch.policy, self.estimator, monitor_validation
         )
         self.watch.policy.begin()
+        state.divergence.begin(state.network.flat)
         reason = "max_epochs"
         outcome = None
         for callback in config.callbacks:
@@ -161,7 +169,9 @@ class Training:
                         break
             if reason in ("diverged", "early_stopping"):
                 state.restore(best_snapshot)
-            outcome = TrainingOutcome(reason, best_epoch, best)
+            outcome = TrainingOutcome(
+                reason, best_epoch, best, self.converged(reason)
+            )
         except KeyboardInterrupt as interrupt:
             outcome = TrainingOutcome("interrupted", best_epoch, best)
             interrupt.outcome = outcome
@@ -179,6 +189,23 @@ class Training:
             interrupt.outcome = outcome
             raise interrupt
         return outcome
+
+    def converged(self, reason):
+        """Whether stopping by ``reason`` means the optimum is near.
+
+        Reaching ``loss_threshold`` (the level asked for) and early stopping (the
+        best generalising epoch) do by definition. The tolerance does when no
+        sampling noise can hide progress: in full-batch training, or once the
+        schedule has lowered the rate. At a constant rate, mini-batch updates
+        hover around the optimum, and a loss that stopped improving may be that
+        noise floor, above the optimum.
+        """
+        if reason in ("loss_threshold", "early_stopping"):
+            return True
+        if reason != "tol":
+            return False
+        annealed = self.state.schedule(max(self.state.t - 1, 0)) < 1.0
+        return len(self.batches) == 1 or annealed
 
     def end_callbacks(self, outcome):
         """Tell the callbacks that training ended. An interrupt from one of them

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..history import History
 from ..spikes import SpikeDetector
+from ._stopping import Divergence
 
 __all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
 
@@ -33,6 +34,8 @@ class TrainingState:
     t: int = 0
     #: Multiplies the learning rate; each rollback after a spike halves it.
     rate_factor: float = 1.0
+    #: Watches for divergence over every call since initialisation.
+    divergence: Divergence = field(default_factory=Divergence)
     #: The standardised units a regression target is trained in (a
     #: :class:`~skfit._target_scaling.TargetScaling`), or None.
     target_scaling: object = None
@@ -59,6 +62,7 @@ class TrainingState:
             self.spike_detector,
             self.random_state,
             self.target_scaling,
+            self.divergence,
         )
         return (
             self.snapshot(),
@@ -77,6 +81,7 @@ class TrainingState:
             self.spike_detector,
             self.random_state,
             self.target_scaling,
+            self.divergence,
         ) = objects
         self.network.activation, self.network.dropout = network_settings
         n_epochs, n_spikes, self.t, self.rate_factor = counts
@@ -139,8 +144,10 @@ class TrainingConfig:
 
 @dataclass
 class TrainingOutcome:
-    """How a call ended: the stopping rule that fired and the best epoch kept."""
+    """How a call ended: the stopping rule that fired, whether it means the
+    optimum is near, and the best epoch kept."""
 
     stop_reason: str
     best_epoch: int
     best_loss: float
+    converged: bool = False

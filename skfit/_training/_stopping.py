@@ -8,37 +8,83 @@ is asked; reaching ``max_epochs`` is what is left when none fires.)
 
 import math
 
-__all__ = ["DIVERGENCE_RATE_DIVISOR", "stop_rules"]
+import numpy as np
+
+__all__ = ["DIVERGENCE_RATE_DIVISOR", "Divergence", "stop_rules"]
 
 #: An epoch loss above this multiple of the best epoch loss of the fit (and above
 #: the loss of its first epoch) counts towards divergence...
 DIVERGENCE_FACTOR = 10.0
 #: ...and this many such epochs in a row are divergence.
 DIVERGENCE_PATIENCE = 3
+#: An epoch whose later batch losses are this many times its earlier ones, and
+#: whose parameters' norm grew as many times, diverged.
+GROWTH_WITHIN_EPOCH = 1e3
 #: How much smaller a learning rate the divergence warning suggests.
 DIVERGENCE_RATE_DIVISOR = 10.0
 
 
 class Divergence:
-    """A non-finite epoch loss, or :data:`DIVERGENCE_PATIENCE` epochs in a row
+    """The divergence watch of a model, kept over ``partial_fit`` calls and warm
+    starts: a non-finite epoch loss or parameter; an epoch in which both the batch
+    losses (medians of its last and first quarter of batches) and the norm of the
+    parameters grew :data:`GROWTH_WITHIN_EPOCH` times (bad rows raise the losses
+    too, but not the parameters so); or :data:`DIVERGENCE_PATIENCE` epochs in a row
     above both :data:`DIVERGENCE_FACTOR` times the best epoch loss and the first."""
-
-    reason = "diverged"
 
     def __init__(self):
         self.first = None
         self.best = math.inf
         self.above = 0
+        self.norm = 0.0
 
-    def __call__(self, record):
-        loss = record["loss"]
-        if not math.isfinite(loss):
+    def begin(self, parameters):
+        """A training call starts from ``parameters``."""
+        self.norm = float(np.linalg.norm(parameters))
+
+    def update(self, loss, batch_losses, parameters):
+        """Learn from an epoch; return whether training diverged."""
+        if not (math.isfinite(loss) and np.isfinite(parameters).all()):
+            return True
+        norm, previous = float(np.linalg.norm(parameters)), self.norm
+        self.norm = norm
+        if _growth(
+            batch_losses
+        ) > GROWTH_WITHIN_EPOCH and norm > GROWTH_WITHIN_EPOCH * max(previous, 1.0):
             return True
         self.first = loss if self.first is None else self.first
         self.best = min(self.best, loss)
         exploded = loss > max(DIVERGENCE_FACTOR * self.best, self.first)
         self.above = self.above + 1 if exploded else 0
         return self.above >= DIVERGENCE_PATIENCE
+
+
+def _growth(batch_losses):
+    """How many times the median of the last quarter of an epoch's batch losses
+    exceeds that of its first quarter (1 for fewer than 4 batches)."""
+    quarter = len(batch_losses) // 4
+    if quarter == 0:
+        return 1.0
+    early = float(np.median(batch_losses[:quarter]))
+    late = float(np.median(batch_losses[-quarter:]))
+    if not math.isfinite(late):
+        return math.inf
+    return late / early if early > 0 else 1.0
+
+
+class DivergenceRule:
+    """Asks the model's divergence watch about each epoch."""
+
+    reason = "diverged"
+
+    def __init__(self, state):
+        self.state = state
+
+    def __call__(self, record):
+        state = self.state
+        return state.divergence.update(
+            record["loss"], state.history.epoch_batch_losses(-1), state.network.flat
+        )
 
 
 class Overflow:
@@ -117,10 +163,10 @@ class CallbackStop:
         return stop
 
 
-def stop_rules(config, policy, estimator, monitor_validation):
+def stop_rules(config, state, policy, estimator, monitor_validation):
     """The rules that apply to a training call, in order of precedence."""
     rules = [
-        Divergence(),
+        DivergenceRule(state),
         Overflow(),
         SpikeLimit(policy),
         CallbackStop(config.callbacks, estimator),
