@@ -20,6 +20,7 @@ from sklearn.metrics import accuracy_score
 
 from skfit import GDClassifier
 from skfit.dask import fit_incremental
+from skfit.plotting import LossCurveDisplay
 
 N_ROWS = 200_000  # 2_000_000 for the guide's size
 BLOCK = 50_000
@@ -57,3 +58,9 @@ X_test = rng.normal(size=(20_000, N_FEATURES), chunks=(20_000, N_FEATURES))
 y_test = (X_test @ weights > 0).astype(np.int64)
 X_test, y_test = da.compute(X_test, y_test)
 print(f"test accuracy: {accuracy_score(y_test, clf.predict(X_test)):.3f}")
+
+# %%
+# The loss per pass
+# -----------------
+# One record per pass over the whole array, as ``fit`` keeps one per epoch.
+LossCurveDisplay.from_estimator(clf)

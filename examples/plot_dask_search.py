@@ -29,6 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skfit import MLPClassifier
+from skfit.plotting import LossCurveDisplay
 
 X, y = load_digits(return_X_y=True)
 model = make_pipeline(
@@ -66,3 +67,7 @@ best = search.best_estimator_[-1]
 print(best.history_.to_frame()[["loss"]].tail(3))
 client.close()
 cluster.close()
+
+# %%
+# Its loss curve, drawn from the history that travelled back from the worker.
+LossCurveDisplay.from_estimator(search.best_estimator_)

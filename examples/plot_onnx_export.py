@@ -11,6 +11,7 @@ and gives the same labels and probabilities to float32 rounding.
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import onnxruntime as ort
 from skl2onnx import to_onnx
@@ -64,3 +65,10 @@ print(
     "largest probability difference:", np.abs(proba - model.predict_proba(X_test)).max()
 )
 print(f"accuracy: {np.mean(labels == y_test):.3f}")
+
+# %%
+# The probabilities of both, row by row: on the diagonal to float32 rounding.
+fig, ax = plt.subplots()
+ax.scatter(model.predict_proba(X_test)[:, 1], proba[:, 1], s=10)
+ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+ax.set(xlabel="skfit predict_proba", ylabel="onnxruntime", title="P(class 1)")

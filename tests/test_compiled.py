@@ -442,7 +442,10 @@ def test_stopping_rules_agree(kernel_calls, reason, params):
     )
     assert compiled.stop_reason_ == reason
     assert compiled.n_epochs_ < 200
-    assert compiled.converged_
+    # A threshold reached is convergence; a tol stop at a rate the schedule has
+    # not lowered may be a noise floor, and is not.
+    lowered = compiled.history_["learning_rate"][-1] < compiled.learning_rate
+    assert compiled.converged_ == (reason == "loss_threshold" or bool(lowered))
 
 
 @pytest.mark.parametrize(

@@ -531,7 +531,7 @@ def test_suggestion_converges_no_slower_than_the_default(optimizer):
             suggestion = find_learning_rate(est, X, y).suggestion
         default = clone(est).fit(X, y)
         suggested = clone(est).set_params(learning_rate=suggestion).fit(X, y)
-        assert suggested.converged_, name
+        assert suggested.stop_reason_ == "tol", name
         default_loss = _final_loss(default, X, y)
         assert _final_loss(suggested, X, y) <= max(
             1.1 * default_loss, default_loss + 5e-3
@@ -552,5 +552,5 @@ def test_suggestion_for_an_mlp():
     suggestion = find_learning_rate(est, X, y).suggestion
     default = clone(est).fit(X, y)
     suggested = clone(est).set_params(learning_rate=suggestion).fit(X, y)
-    assert suggested.converged_
+    assert suggested.stop_reason_ == "tol"
     assert suggested.n_epochs_ <= default.n_epochs_

@@ -169,9 +169,7 @@ class Training:
                         break
             if reason in ("diverged", "early_stopping"):
                 state.restore(best_snapshot)
-            outcome = TrainingOutcome(
-                reason, best_epoch, best, self.converged(reason)
-            )
+            outcome = TrainingOutcome(reason, best_epoch, best, self.converged(reason))
         except KeyboardInterrupt as interrupt:
             outcome = TrainingOutcome("interrupted", best_epoch, best)
             interrupt.outcome = outcome

@@ -17,30 +17,45 @@ __all__ = ["DIVERGENCE_RATE_DIVISOR", "Divergence", "stop_rules"]
 DIVERGENCE_FACTOR = 10.0
 #: ...and this many such epochs in a row are divergence.
 DIVERGENCE_PATIENCE = 3
-#: An epoch whose later batch losses are this many times its earlier ones, and
-#: whose parameters' norm grew as many times, diverged.
+#: Losses and a parameter norm both grown this many times (within an epoch, or
+#: since the first epoch) mean divergence.
 GROWTH_WITHIN_EPOCH = 1e3
 #: How much smaller a learning rate the divergence warning suggests.
 DIVERGENCE_RATE_DIVISOR = 10.0
 
 
 class Divergence:
-    """The divergence watch of a model, kept over ``partial_fit`` calls and warm
-    starts: a non-finite epoch loss or parameter; an epoch in which both the batch
-    losses (medians of its last and first quarter of batches) and the norm of the
-    parameters grew :data:`GROWTH_WITHIN_EPOCH` times (bad rows raise the losses
-    too, but not the parameters so); or :data:`DIVERGENCE_PATIENCE` epochs in a row
-    above both :data:`DIVERGENCE_FACTOR` times the best epoch loss and the first."""
+    """The divergence watch of a model. Training diverged when:
+
+    - an epoch loss or a parameter is not finite;
+    - both the batch losses and the norm of the parameters grew
+      :data:`GROWTH_WITHIN_EPOCH` times: within an epoch (medians of its last and
+      first quarter of batches), or since the model's first epoch, over every
+      ``partial_fit`` call and warm start (bad rows, or blocks that differ, raise
+      the losses too, but not the parameters so);
+    - in one call, :data:`DIVERGENCE_PATIENCE` epochs in a row stay above both
+      :data:`DIVERGENCE_FACTOR` times the call's best epoch loss and its first.
+    """
 
     def __init__(self):
+        #: The first epoch loss and the parameters' norm before it, since
+        #: initialisation.
+        self.start_loss = None
+        self.start_norm = None
+        self.norm = 0.0
+        self.begin_call()
+
+    def begin_call(self):
         self.first = None
         self.best = math.inf
         self.above = 0
-        self.norm = 0.0
 
     def begin(self, parameters):
         """A training call starts from ``parameters``."""
+        self.begin_call()
         self.norm = float(np.linalg.norm(parameters))
+        if self.start_norm is None:
+            self.start_norm = self.norm
 
     def update(self, loss, batch_losses, parameters):
         """Learn from an epoch; return whether training diverged."""
@@ -48,9 +63,15 @@ class Divergence:
             return True
         norm, previous = float(np.linalg.norm(parameters)), self.norm
         self.norm = norm
-        if _growth(
-            batch_losses
-        ) > GROWTH_WITHIN_EPOCH and norm > GROWTH_WITHIN_EPOCH * max(previous, 1.0):
+        if _growth(batch_losses) > GROWTH_WITHIN_EPOCH and norm > (
+            GROWTH_WITHIN_EPOCH * max(previous, 1.0)
+        ):
+            return True
+        if self.start_loss is None:
+            self.start_loss = loss
+        elif loss > GROWTH_WITHIN_EPOCH * self.start_loss and norm > (
+            GROWTH_WITHIN_EPOCH * max(self.start_norm, 1.0)
+        ):
             return True
         self.first = loss if self.first is None else self.first
         self.best = min(self.best, loss)
