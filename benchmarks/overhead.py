@@ -1,4 +1,4 @@
-"""What the spike detector and callbacks add to a 50-epoch mini-batch fit.
+"""What the spike checks and callbacks add to a 50-epoch mini-batch fit.
 
     python benchmarks/overhead.py            # run it alone on the machine
 
@@ -14,25 +14,41 @@ Times the same GDRegressor fit (50 epochs, tolerance off) four ways:
 
 Whole fits on a shared machine vary by a few percent from run to run, more than the
 detector costs; so the script also times ``SpikeDetector.check`` and
-``check_run`` alone (``timeit``) and states their share of a batch's time. Reports
-the median and the fastest of ``--repeat`` runs, the overhead over bare by the
-fastest, and writes the tables to ``benchmarks/results_overhead.md``.
+``check_run`` alone (``timeit``) and states their share of a batch's time.
+
+The per-row check runs inside the compiled kernel's row loop. A second table
+times compiled epochs (the kernel's call on the arguments of a fit's second epoch)
+of GDRegressor and GDClassifier with the kernel as it is and with a copy of it
+compiled without the statements marked ``# row check``, at several batch sizes:
+``10 * --repeat`` pairs, each pair back to back in alternating order, timed in
+processor time (the time the process waited for a core on a shared machine left
+out), and the overhead is the median of the pairs' ratios.
+
+Reports medians and the fastest of ``--repeat`` runs for the first table (the
+overhead by the fastest), and writes the tables to
+``benchmarks/results_overhead.md``.
 """
 
 import argparse
+import ast
 import contextlib
+import inspect
 import io
 import statistics
+import textwrap
 import time
 import timeit
 from pathlib import Path
 from unittest import mock
 
+import numba
 import numpy as np
-from sklearn.datasets import make_regression
+from sklearn.datasets import make_classification, make_regression
 from threadpoolctl import threadpool_limits
 
-from skfit import GDRegressor
+from skfit import GDClassifier, GDRegressor
+from skfit._numba import FASTMATH
+from skfit._training import _compiled_batches
 from skfit.callbacks import Callback, ProgressBar
 from skfit.spikes import SpikeDetector
 
@@ -101,6 +117,101 @@ def check_run_seconds(n_batches=1000):
     return best / calls / n_batches
 
 
+def kernel_without_row_check():
+    """The compiled epoch kernel without the statements marked ``# row check``:
+    those whose last line ends with the mark."""
+    function = _compiled_batches._train_epoch.py_func
+    source = textwrap.dedent(inspect.getsource(function))
+    marked = {
+        number
+        for number, line in enumerate(source.splitlines(), start=1)
+        if line.rstrip().endswith("# row check")
+    }
+
+    class Strip(ast.NodeTransformer):
+        def generic_visit(self, node):
+            super().generic_visit(node)
+            for name in ("body", "orelse"):
+                statements = getattr(node, name, None)
+                if isinstance(statements, list) and statements:
+                    kept = [s for s in statements if s.end_lineno not in marked]
+                    setattr(node, name, kept or [ast.Pass()])
+            return node
+
+    tree = ast.parse(source)
+    tree.body[0].decorator_list = []
+    tree = ast.fix_missing_locations(Strip().visit(tree))
+    stripped = ast.unparse(tree)
+    assert "tally_row" not in stripped and "begin_rows" not in stripped
+    namespace = dict(vars(_compiled_batches))
+    exec(compile(tree, "<kernel without row check>", "exec"), namespace)
+    return numba.njit(nogil=True, fastmath=FASTMATH)(namespace["_train_epoch"])
+
+
+def kernel_arguments(Estimator, X, y, batch_size):
+    """Copies of the kernel's arguments for the second epoch of a fit, after the
+    per-row check's warm-up."""
+    kernel, calls = _compiled_batches._train_epoch, []
+
+    def recording(*args):
+        calls.append([a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        return kernel(*args)
+
+    est = Estimator(batch_size=batch_size, max_epochs=2, tol=None, random_state=0)
+    with mock.patch.object(_compiled_batches, "_train_epoch", recording):
+        est.set_params(spike_policy="ignore").fit(X, y)
+    return calls[1]
+
+
+def epoch_seconds(kernel, arguments):
+    """The processor time of one compiled epoch, on fresh copies of its
+    arguments: on a shared machine, the time the process waits for a core is not
+    the kernel's."""
+    fresh = [a.copy() if isinstance(a, np.ndarray) else a for a in arguments]
+    start = time.process_time()
+    kernel(*fresh)
+    return time.process_time() - start
+
+
+def row_check_table(rows, repeat):
+    """Compiled epochs with and without the per-row check: the two kernels run
+    in pairs, back to back in alternating order, so that a drift of the shared
+    machine's speed touches both; the overhead is the median of the pairs'
+    ratios."""
+    X, y = make_regression(rows, 50, noise=10, random_state=0)
+    y = (y - y.mean()) / y.std()
+    X_c, y_c = make_classification(rows, 50, random_state=0)
+    with_check = _compiled_batches._train_epoch
+    without = kernel_without_row_check()
+    pairs = 10 * repeat
+    lines = [
+        f"Compiled epochs, {rows:,} x 50, with and without the per-row check (the "
+        f"kernel's statements marked `# row check`): {pairs} pairs of epochs, each "
+        "pair back to back in alternating order.\n",
+        "| model | batch | epoch without (median) | epoch with (median) | "
+        "overhead (median of pairs) | middle half of pairs |",
+        "| --- | --: | --: | --: | --: | --: |",
+    ]
+    for Estimator, data in ((GDRegressor, (X, y)), (GDClassifier, (X_c, y_c))):
+        for batch_size in (32, 64, 256):
+            arguments = kernel_arguments(Estimator, *data, batch_size)
+            epoch_seconds(without, arguments)  # compile
+            times = {"without": [], "with": []}
+            for pair in range(pairs):
+                kernels = [("without", without), ("with", with_check)]
+                for label, kernel in kernels[:: 1 if pair % 2 else -1]:
+                    times[label].append(epoch_seconds(kernel, arguments))
+            ratios = np.array(times["with"]) / np.array(times["without"]) - 1
+            low, middle, high = 100 * np.percentile(ratios, [25, 50, 75])
+            lines.append(
+                f"| {Estimator.__name__} | {batch_size} | "
+                f"{statistics.median(times['without']) * 1e3:.2f} ms | "
+                f"{statistics.median(times['with']) * 1e3:.2f} ms | "
+                f"{middle:+.1f}% | {low:+.1f}% to {high:+.1f}% |"
+            )
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9)
@@ -160,6 +271,9 @@ def main():
             )
             + "."
         )
+    lines.append("")
+    with threadpool_limits(args.threads):
+        lines += row_check_table(args.rows, args.repeat)
     table = "\n".join(lines) + "\n"
     (HERE / "results_overhead.md").write_text(table)
     print(table)

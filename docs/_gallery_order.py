@@ -9,6 +9,7 @@ ORDER = (
     "plot_find_learning_rate.py",
     "plot_learning_rate_too_large_or_small.py",
     "plot_spikes_find_bad_rows.py",
+    "plot_find_bad_rows.py",
     "plot_early_stopping.py",
     "plot_diagnose_over_underfitting.py",
     "plot_partial_fit_streaming.py",

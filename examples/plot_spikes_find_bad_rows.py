@@ -5,9 +5,10 @@ Finding bad rows through ``spikes_``
 A loss spike is a batch whose loss jumps far above the recent batch losses. Either
 the learning rate overcorrected, or the batch held rows unlike the rest: a wrong
 label, a unit error, a corrupted record. skfit records every spike in ``spikes_``
-with the row numbers of its batch (``sample_indices``, positions in the ``X``
-passed to ``fit``). Bad rows spike in every epoch, whichever batch shuffling puts
-them in, so counting the rows over all spikes points at them.
+with row numbers (``sample_indices``, positions in the ``X`` passed to ``fit``):
+the rows whose own loss stood out, or the batch's rows when none did. Bad rows
+spike in every epoch, whichever batch shuffling puts them in, so counting the rows
+over all spikes points at them.
 """
 
 # %%
@@ -38,14 +39,14 @@ for spike in est.spikes_[:2]:
     print(f"  {spike}")
 
 # %%
-# Count how often each row sat in a spiking batch. The corrupted rows were in
-# every one of their epochs' spiking batches; an ordinary row only now and then,
-# when shuffling put it beside a bad one.
+# Count how often each spike named each row. The corrupted rows were named in
+# every one of their epochs; an ordinary row only when a spike named a whole
+# batch, before the per-row check had warmed up. (``skfit.suspect_rows`` makes
+# this count from the rows the per-row check named.)
 counts = Counter(int(row) for spike in est.spikes_ for row in spike.sample_indices)
 print(counts.most_common(6))
-suspects = [
-    row for row, count in counts.items() if count == counts.most_common(1)[0][1]
-]
+# The suspects: the rows named in most epochs.
+suspects = [row for row, count in counts.items() if count > est.n_epochs_ / 2]
 print(f"suspects: {sorted(suspects)}")
 
 # %%

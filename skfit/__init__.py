@@ -1,7 +1,13 @@
 """skfit: scikit-learn compatible gradient-descent estimators that show training."""
 
 from ._config import config_context, get_config, set_config
-from .diagnostics import Diagnosis, LearningRateFinder, diagnose, find_learning_rate
+from .diagnostics import (
+    Diagnosis,
+    LearningRateFinder,
+    diagnose,
+    find_learning_rate,
+    suspect_rows,
+)
 from .history import History, Spike
 from .linear_model import GDClassifier, GDRegressor
 from .neural_network import MLPClassifier, MLPRegressor
@@ -26,4 +32,5 @@ __all__ = [
     "find_learning_rate",
     "get_config",
     "set_config",
+    "suspect_rows",
 ]

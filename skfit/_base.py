@@ -31,7 +31,14 @@ from ._sklearn_compat import (
     _fit_context,
 )
 from ._target_scaling import TargetScaling
-from ._training import Penalty, TrainingConfig, TrainingData, TrainingState, train
+from ._training import (
+    Penalty,
+    RowSpikeDetector,
+    TrainingConfig,
+    TrainingData,
+    TrainingState,
+    train,
+)
 from .callbacks import EpochLogger, ProgressBar, SklearnCallbackBridge, as_callback
 from .losses import check_loss
 from .optimizers import _OPTIMIZERS, check_optimizer
@@ -278,6 +285,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             optimizer_state=optimizer.init([network.flat]),
             schedule=check_schedule(self.schedule),
             spike_detector=SpikeDetector(self.spike_threshold),
+            row_detector=RowSpikeDetector(self.spike_threshold),
             random_state=rng,
         )
 

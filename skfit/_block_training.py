@@ -201,18 +201,27 @@ class BlockTrainer:
         batches_before = np.concatenate([[0], np.cumsum(counts)])
         renumbered = []
         for spike in spikes:
-            position = spike.epoch - epoch
-            rows = np.asarray(spike.sample_indices, dtype=np.int64)
-            rows += self.offsets[visited[position]]
+            offset = self.offsets[visited[spike.epoch - epoch]]
+            rows = self._rows_in_collection(spike.sample_indices, offset)
+            batch_rows = (
+                rows
+                if spike.batch_indices is spike.sample_indices
+                else self._rows_in_collection(spike.batch_indices, offset)
+            )
             renumbered.append(
                 dataclasses.replace(
                     spike,
                     epoch=epoch,
-                    batch=int(batches_before[position]) + spike.batch,
-                    sample_indices=rows.astype(self.index_dtype),
+                    batch=int(batches_before[spike.epoch - epoch]) + spike.batch,
+                    sample_indices=rows,
+                    batch_indices=batch_rows,
                 )
             )
         return renumbered
+
+    def _rows_in_collection(self, rows, offset):
+        """Row numbers of a block, ``rows``, as rows of the whole collection."""
+        return (np.asarray(rows, dtype=np.int64) + offset).astype(self.index_dtype)
 
 
 def _training_weight(estimator, y_block):

@@ -56,19 +56,27 @@ _TRAINING_PARAMETERS = """
         None, 0.1 is held out. Data too small to leave both shares 2 rows (and,
         stratified, a row of each class) is refused.
     spike_policy : {"ignore", "warn", "skip", "rollback", "raise"}, default="warn"
-        What a loss spike (see ``spike_threshold``) does. Every spike is recorded in
-        ``spikes_`` and counted in ``history_``; "warn" adds one ``LossSpikeWarning``
+        What a loss spike (see ``spike_threshold``) does: a batch whose loss spiked,
+        or that held a culprit row, whose own loss stood out. Every spike is
+        recorded in ``spikes_`` and counted in ``history_``; "warn" adds one
+        ``LossSpikeWarning``
         per call; "skip" withholds the batch's update; "rollback" restores the
         parameters and optimizer state of the last epoch without spikes and halves
         the learning rate; "raise" raises ``LossSpikeError``. Repeated spikes under
         "skip" or "rollback" stop training with ``stop_reason_='spike'``. A batch with
         a non-finite loss or gradient is never applied, whatever the policy.
     spike_threshold : float, default=6.0
-        A batch loss is a spike when its logarithm exceeds the running mean of
-        recent batch log-losses by more than this many running standard deviations
-        (exponentially weighted, after a warm-up of 20 batches; see
-        :mod:`skfit.spikes`). The default stays quiet on the ordinary noise of
-        batches of 16 rows or more.
+        How many running spreads above a running baseline make a spike, for both
+        checks (see :mod:`skfit.spikes`). A batch loss is a spike when its
+        logarithm exceeds the running mean of recent batch log-losses by more than
+        this many running standard deviations (exponentially weighted, after a
+        warm-up of 20 batches). A row is a culprit when its deviation (its
+        residual, or minus its margin, read off its loss) exceeds the running
+        median of recent rows' deviations by more than this many running spreads
+        (the distance from that median to the running 98th percentile, after a
+        warm-up of 20 batches and 640 rows). The default stays quiet on the
+        ordinary noise of clean data, batches of 16 rows or more, and the hard
+        rows of classification.
     shuffle : bool, default=True
         Whether to reshuffle the training rows every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -121,7 +129,8 @@ FITTED_ATTRIBUTES = """
     best_loss_ : float
         The monitored loss at ``best_epoch_``.
     spikes_ : list of Spike
-        Batches whose loss spiked, with the rows they held.
+        Batches whose loss spiked or that held culprit rows, with the rows they
+        name (the culprits first, see :func:`skfit.suspect_rows`).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

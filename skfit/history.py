@@ -30,7 +30,8 @@ _COUNTS = ("epoch", "n_spikes", "n_batches", "n_nonfinite")
 
 @dataclass(frozen=True)
 class Spike:
-    """A batch whose loss jumped far above the recent batch losses.
+    """A batch whose loss jumped far above the recent batch losses, or that held
+    rows whose own loss stood far above the recent rows' (the culprits).
 
     Attributes
     ----------
@@ -44,12 +45,22 @@ class Spike:
         The running baseline of recent batch losses it was compared with (NaN
         when the detector had no baseline yet, as for a non-finite first loss).
     ratio : float
-        ``loss / baseline``.
+        ``loss / baseline``: below the batch check's threshold when only culprit
+        rows made the batch a spike.
     sample_indices : ndarray of int
-        Row numbers, in the ``X`` passed to ``fit`` or ``partial_fit``, of the samples
-        in the batch; at most a capped number are kept (see ``n_samples``).
+        Row numbers, in the ``X`` passed to ``fit`` or ``partial_fit``: the culprits
+        when the per-row check identified some (``n_culprits > 0``), else the
+        batch's rows. At most a capped number are kept.
     n_samples : int
         The number of samples in the batch.
+    batch_indices : ndarray of int
+        Row numbers of the batch's rows (capped as ``sample_indices``); the same
+        array as ``sample_indices`` when no culprit was identified.
+    culprit_losses : ndarray of float32
+        Each culprit's own loss, in the order of ``sample_indices``; empty when no
+        culprit was identified.
+    n_culprits : int
+        The number of culprits in the batch (all counted, some perhaps not kept).
     """
 
     epoch: int
@@ -59,6 +70,16 @@ class Spike:
     ratio: float
     sample_indices: np.ndarray = field(repr=False)
     n_samples: int = 0
+    batch_indices: np.ndarray = field(default=None, repr=False)
+    culprit_losses: np.ndarray = field(default=None, repr=False)
+    n_culprits: int = 0
+
+    def __post_init__(self):
+        # A record made without the per-row check's evidence names the batch.
+        if self.batch_indices is None:
+            object.__setattr__(self, "batch_indices", self.sample_indices)
+        if self.culprit_losses is None:
+            object.__setattr__(self, "culprit_losses", np.empty(0, dtype=np.float32))
 
 
 class History:

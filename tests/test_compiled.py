@@ -116,17 +116,24 @@ def fit_both(make, fit, calls, in_scope=True):
 def assert_same_spikes(spikes, expected, rtol=1e-6):
     assert len(spikes) == len(expected)
     for spike, other in zip(spikes, expected, strict=True):
-        assert (spike.epoch, spike.batch, spike.n_samples) == (
+        assert (spike.epoch, spike.batch, spike.n_samples, spike.n_culprits) == (
             other.epoch,
             other.batch,
             other.n_samples,
+            other.n_culprits,
         )
         assert_array_equal(spike.sample_indices, other.sample_indices)
         assert spike.sample_indices.dtype == other.sample_indices.dtype
+        assert_array_equal(spike.batch_indices, other.batch_indices)
         assert_allclose(
             [spike.loss, spike.baseline, spike.ratio],
             [other.loss, other.baseline, other.ratio],
             rtol=rtol,
+        )
+        # The culprits' own losses, in float32.
+        assert spike.culprit_losses.dtype == other.culprit_losses.dtype == np.float32
+        assert_allclose(
+            spike.culprit_losses, other.culprit_losses, rtol=max(rtol, 1e-6)
         )
 
 
@@ -828,9 +835,14 @@ def test_spike_records_and_warnings_agree(kernel_calls, policy, validation_fract
     assert_same_training(compiled, python)
     assert len(compiled.spikes_) >= 3
     assert compiled.history_["n_spikes"].sum() == len(compiled.spikes_)
-    # The records point at the bad rows, by their row numbers in X.
-    assert all(np.isin(s.sample_indices, bad).any() for s in compiled.spikes_)
-    assert all(s.n_samples == len(s.sample_indices) for s in compiled.spikes_)
+    # The records point at the bad rows, by their row numbers in X: each batch
+    # holds one, and once the per-row check has warmed up, the bad rows alone are
+    # named, as the culprits.
+    assert all(np.isin(s.batch_indices, bad).any() for s in compiled.spikes_)
+    assert all(s.n_samples == len(s.batch_indices) for s in compiled.spikes_)
+    named = [s for s in compiled.spikes_ if s.n_culprits]
+    assert named
+    assert all(np.isin(s.sample_indices, bad).all() for s in named)
     assert all(s.ratio > 100 for s in compiled.spikes_)
     if policy == "warn":
         assert len(compiled.caught_) == 1
@@ -838,6 +850,78 @@ def test_spike_records_and_warnings_agree(kernel_calls, policy, validation_fract
         assert f"{len(compiled.spikes_)} loss spike(s)" in compiled.caught_[0]
     else:
         assert compiled.caught_ == python.caught_ == []
+
+
+# ------------------------------------------------------------ culprit rows
+CULPRITS = [7, 130, 260, 333]
+
+
+def data_with_culprits(name):
+    """400 rows, enough for the per-row check to warm up within a fit: targets
+    moved by 20 standard deviations, or features inflated 30 times with another
+    class."""
+    if name == "regression":
+        X, y = regression_data(n_samples=400, noise=1.0, n_features=6)
+        y[CULPRITS] += 20 * y.std()
+    else:
+        X, y = classification_data(3, n_samples=400, n_features=6)
+        X[CULPRITS] *= 30
+        y[CULPRITS] = (y[CULPRITS] + 1) % 3
+    return X, y
+
+
+@pytest.mark.parametrize("name", ["regression", "multiclass"])
+@pytest.mark.parametrize(
+    "variant", ["shuffled", "in_order", "float32", "csr", "weights", "validation"]
+)
+def test_culprit_rows_agree(kernel_calls, name, variant):
+    # The kernel flags rows in its row loop and the spike watch replays them; the
+    # Python runner checks each batch's rows: the same culprits, losses and
+    # statistics, under every way of feeding the rows.
+    X, y = data_with_culprits(name)
+    Estimator = GDRegressor if name == "regression" else GDClassifier
+    params = {**BASE, "batch_size": 16, "max_epochs": 4, "spike_policy": "ignore"}
+    fit_kwargs = {}
+    if variant == "in_order":
+        params["shuffle"] = False
+    elif variant == "float32":
+        X = X.astype(np.float32)
+    elif variant == "csr":
+        X = sp.csr_matrix(X)
+    elif variant == "weights":
+        fit_kwargs["sample_weight"] = random_weights(400)
+    elif variant == "validation":
+        params["validation_fraction"] = 0.2
+    compiled, python = fit_both(
+        lambda: Estimator(**params),
+        lambda est: est.fit(X, y, **fit_kwargs),
+        kernel_calls,
+    )
+    assert_same_training(compiled, python)
+    named = [s for s in compiled.spikes_ if s.n_culprits]
+    assert named
+    assert np.isin(np.concatenate([s.sample_indices for s in named]), CULPRITS).all()
+    rtol = TOLERANCES[compiled._state.network.dtype.type]["rtol"]
+    assert_allclose(
+        compiled._state.row_detector.stats,
+        python._state.row_detector.stats,
+        rtol=rtol,
+    )
+
+
+def test_culprit_rows_agree_over_partial_fit_calls(kernel_calls):
+    # Each call is shorter than the per-row warm-up: the statistics the kernel
+    # updates in place carry over to the next call as the Python runner's do.
+    X, y = data_with_culprits("multiclass")
+    classes = {"classes": np.unique(y)}
+    params = {**BASE, "batch_size": 16, "spike_policy": "ignore"}
+    compiled, python = GDClassifier(**params), GDClassifier(**params)
+    for rows in (slice(0, 250), slice(250, 400), slice(0, 400), slice(0, 400)):
+        compiled.partial_fit(X[rows], y[rows], **classes)
+        with skfit.config_context(use_numba=False):
+            python.partial_fit(X[rows], y[rows], **classes)
+        assert_same_training(compiled, python)
+    assert any(s.n_culprits for s in compiled.spikes_)
 
 
 # ------------------------------------------------------------ divergence
@@ -923,7 +1007,10 @@ def test_a_non_finite_batch_is_skipped_alike(kernel_calls, optimizer, policy):
     ]
     for spike in compiled.spikes_:
         assert spike.ratio == np.inf
-        assert_array_equal(spike.sample_indices, np.arange(14, 21))
+        # The row whose loss overflowed is named, in its batch.
+        assert_array_equal(spike.sample_indices, [20])
+        assert spike.culprit_losses.tolist() == [np.inf]
+        assert_array_equal(spike.batch_indices, np.arange(14, 21))
     assert np.all(np.isfinite(compiled.coef_))
     assert np.all(np.isfinite(compiled.history_["loss"]))
     assert len(compiled.caught_) == (policy == "warn")

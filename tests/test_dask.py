@@ -373,8 +373,11 @@ def test_fit_incremental_numbers_spikes_in_the_whole_collection():
         losses = history.batch_loss[history.batch_epoch == spike.epoch]
         assert losses[spike.batch] == np.float32(spike.loss)
         # ...and the rows are rows of the whole collection: those of the block
-        # that holds the bad rows, and the worst spikes hold bad rows.
+        # that holds the bad rows, and the worst spikes hold bad rows. The
+        # culprits are rows of their batch, numbered alike.
         assert np.all((spike.sample_indices >= 4000) & (spike.sample_indices < 5000))
+        assert np.all((spike.batch_indices >= 4000) & (spike.batch_indices < 5000))
+        assert np.isin(spike.sample_indices, spike.batch_indices).all()
     worst = max(est.spikes_, key=lambda spike: spike.ratio)
     assert np.intersect1d(worst.sample_indices, bad).size > 0
 

@@ -7,8 +7,10 @@ built-in loss and optimizer, :func:`compiled_batches` returns a runner that trai
 whole epoch in one compiled call, which walks the rows by index (so shuffling copies
 no rows) and applies the very formulas the Python runner applies: the loss's row
 formula, the penalty and the shared update (:mod:`skfit._training._update`). It
-records each batch's objective, weight and gradient norm; the spike watch then
-replays the detector over them.
+records each batch's objective, weight and gradient norm, and runs the per-row
+spike check in its row loop (:mod:`skfit._training._row_spikes`), recording the
+culprits; the spike watch then replays the detector over the batch losses and
+records the spikes with their culprits.
 
 That replay is why only the spike policies that never change the course of
 training run compiled: under them, a batch is skipped exactly when its objective or
@@ -30,6 +32,7 @@ from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
 from ._penalty import penalty_of_sums, penalty_value
+from ._row_spikes import begin_rows, end_rows, note_row, tally_row
 from ._rows import (
     PREFETCH_DISTANCE,
     add_row,
@@ -101,6 +104,9 @@ class CompiledBatches:
         )
         self.loss_kernel = config.loss.kernel(dtype)
         self.penalty = config.penalty
+        # Every row of an epoch may be a culprit: its position and loss go here.
+        self.culprit_positions = np.empty(data.n_train, dtype=np.intp)
+        self.culprit_losses = np.empty(data.n_train)
 
     def run_epoch(self, epoch, order, losses, weights, norms):
         """Train one epoch's batches in ``order``, then replay the spike checks on
@@ -113,7 +119,9 @@ class CompiledBatches:
         try:
             # The rate of each update the epoch may apply, in turn.
             rates = training.rates_from(self.state.t, len(training.batches))
-            done, n_steps, interrupted = self.run(order, rates, losses, weights, norms)
+            done, n_steps, n_culprits, interrupted = self.run(
+                order, rates, losses, weights, norms
+            )
             # Back to the user's units from those training runs in.
             losses[:done] *= training.config.loss_scale
             if n_steps:
@@ -124,6 +132,10 @@ class CompiledBatches:
                 losses[:done],
                 norms[:done],
                 training.batch_sizes[:done],
+                (
+                    self.culprit_positions[:n_culprits],
+                    self.culprit_losses[:n_culprits],
+                ),
             )
         except KeyboardInterrupt:
             # The updates applied are kept and the epoch is recorded, as in the
@@ -143,7 +155,7 @@ class CompiledBatches:
         try:
             for b, batch in enumerate(training.batches):
                 rates = training.rates_from(state.t, 1)
-                _, n_steps, interrupted = self.run(
+                _, n_steps, n_culprits, interrupted = self.run(
                     positions[batch],
                     rates,
                     losses[b : b + 1],
@@ -155,12 +167,17 @@ class CompiledBatches:
                 losses[b] *= training.config.loss_scale
                 if n_steps:
                     rate = rates[0]
+                # The call's positions count from the batch's first row.
                 n_spikes += training.watch.replay(
                     epoch,
                     order,
                     losses[b : b + 1],
                     norms[b : b + 1],
                     training.batch_sizes[b : b + 1],
+                    (
+                        self.culprit_positions[:n_culprits] + batch.start,
+                        self.culprit_losses[:n_culprits],
+                    ),
                     first_batch=b,
                 )
                 done = b + 1
@@ -179,7 +196,7 @@ class CompiledBatches:
 
     def run(self, order, rates, losses, weights, norms):
         """Train the epoch's batches and advance the update counters; return
-        ``(batches done, updates applied, whether interrupted)``.
+        ``(batches done, updates applied, culprits found, whether interrupted)``.
 
         ``order`` holds the row numbers in the epoch's order (None: 0..n-1),
         ``rates`` the learning rate of each possible update in turn; ``losses``,
@@ -187,8 +204,9 @@ class CompiledBatches:
         gradient norm.
         """
         training = self.training
-        # The kernel counts the batches done and the updates applied in here.
-        progress = np.zeros(2, dtype=np.int64)
+        # The kernel counts the batches done, the updates applied and the culprit
+        # rows found in here.
+        progress = np.zeros(3, dtype=np.int64)
         state, network = self.state, self.state.network
         optimizer, optimizer_state = state.optimizer, state.optimizer_state
         packed = self._pack(network.flat)
@@ -226,6 +244,11 @@ class CompiledBatches:
                 weights,
                 norms,
                 progress,
+                state.row_detector.stats,
+                state.row_detector.recent,
+                state.row_detector.threshold,
+                self.culprit_positions,
+                self.culprit_losses,
             )
         except KeyboardInterrupt:
             # A KeyboardInterrupt surfaces only once the compiled call returns (or
@@ -237,7 +260,7 @@ class CompiledBatches:
         n_steps = int(progress[1])
         optimizer_state["count"] = count + n_steps
         state.t += n_steps
-        return int(progress[0]), n_steps, interrupted
+        return int(progress[0]), n_steps, int(progress[2]), interrupted
 
     def _pack(self, flat):
         d, k = self.n_features, self.n_outputs
@@ -276,12 +299,21 @@ def _train_epoch(
     weights,
     norms,
     progress,
+    row_stats,
+    row_recent,
+    threshold,
+    culprit_positions,
+    culprit_losses,
 ):
     """Walk the rows in batches, updating ``params`` in place (see CompiledBatches).
 
     With ``penalty_weights`` (CSR rows), a batch updates only the weights of the
     features it contains, their penalty scaled by those weights, and the penalty's
     value is kept as a running sum over the weights that change.
+
+    The lines marked ``# row check`` are the per-row spike check
+    (:mod:`skfit._training._row_spikes`); ``benchmarks/overhead.py`` times the
+    kernel without them.
     """
     n_train = order.shape[0] if order.shape[0] else n_rows(X)
     n_outputs, n_columns = params.shape
@@ -309,12 +341,15 @@ def _train_epoch(
     # would stall for a trip to memory, so rows are requested ahead of use.
     line = max(64 // params.itemsize, 1)
     steps = 0
+    n_culprits = 0  # row check
     for batch, start in enumerate(range(0, n_train, batch_size)):
         stop = min(start + batch_size, n_train)
         m = stop - start
         n_touched = 0
         loss_sum = 0.0
         weight = 0.0
+        cutoffs = begin_rows(loss, row_stats, threshold)  # row check
+        tallies = (0, 0)  # row check
         for position in range(start, stop):
             if order.shape[0]:
                 row = order[position]
@@ -326,6 +361,18 @@ def _train_epoch(
                 coefficients = params[k]
                 raw[k] = row_dot(X, row, coefficients) + coefficients[n_features]
             row_loss = row_loss_gradient(loss, raw, Y[row], raw_grad)
+            tallies, noted = tally_row(cutoffs, tallies, row_loss)  # row check
+            if noted:  # row check
+                n_culprits = note_row(
+                    row_stats,
+                    row_recent,
+                    cutoffs,
+                    row_loss,
+                    position,
+                    culprit_positions,
+                    culprit_losses,
+                    n_culprits,
+                )  # row check
             row_weight = sample_weight[row] if weighted else 1.0
             loss_sum += row_weight * row_loss
             weight += row_weight
@@ -337,6 +384,8 @@ def _train_epoch(
                 output_grad[n_features] += g
             if sparse:
                 n_touched = touch_row(X, row, batch, marks, touched, n_touched)
+        end_rows(loss, row_stats, row_recent, m, tallies)  # row check
+        progress[2] = n_culprits  # row check
         if weighted:
             data_loss = loss_sum / weight if weight > 0 else 0.0
         else:

@@ -2,9 +2,10 @@
 
 Training runs epochs until a stopping rule fires. An epoch walks the training rows
 in batches through a batch runner, compiled for linear models or in Python for the
-rest: each batch is a forward pass, the loss and its gradient, a backward pass, a
-spike check and an update. The epoch then becomes a record in the history, held-out
-rows are scored, and the stopping rules read the record.
+rest: each batch is a forward pass, the loss and its gradient (with the per-row
+spike check on each row's loss), a backward pass, a spike check and an update. The
+epoch then becomes a record in the history, held-out rows are scored, and the
+stopping rules read the record.
 """
 
 import math
@@ -67,7 +68,9 @@ class Training:
             is not Callback.on_batch_end
         ]
         policy = POLICIES[config.spike_policy](state)
-        self.watch = SpikeWatch(state, policy, self.batches, data.X.shape[0])
+        self.watch = SpikeWatch(
+            state, policy, self.batches, data.X.shape[0], config.loss_scale
+        )
         #: On CSR rows a linear model's update moves only the weights of the
         #: features in the batch, their penalty scaled by these (one per feature).
         self.penalty_weights = self.sparse_penalty_weights()
@@ -129,6 +132,7 @@ class Training:
         if schedule_start is not None:
             schedule_start(config.max_epochs * len(self.batches))
         state.spike_detector.threshold = config.spike_threshold
+        state.row_detector.threshold = config.spike_threshold
         monitor_validation = config.early_stopping and self.held_out is not None
         # The monitored loss is the validation loss under early stopping, computed
         # with the parameters at the end of an epoch; otherwise the training loss,

@@ -1,7 +1,8 @@
 """The Python batch runner: any network, loss, optimizer and callback.
 
-Each batch is a forward pass, the loss and its gradient, a backward pass, the
-penalty's gradient, a spike check, the update and the per-batch callbacks. The
+Each batch is a forward pass, the loss and its gradient, the per-row spike check
+on the rows' losses, a backward pass, the penalty's gradient, the batch's spike
+check, the update and the per-batch callbacks. The
 built-in losses and optimizers compute through the same compiled formulas as the
 compiled runner (:mod:`skfit._training._compiled_batches`).
 """
@@ -37,6 +38,13 @@ class PythonBatches:
             if gathers and isinstance(data.X, np.ndarray)
             else None
         )
+        # The per-row check reads each row's loss as a deviation of this loss; the
+        # positions and losses of a batch's culprits go to these buffers.
+        self.deviation_kernel = training.config.loss.deviation_kernel(
+            state.network.dtype
+        )
+        self.culprit_positions = np.empty(batch_size, dtype=np.intp)
+        self.culprit_losses = np.empty(batch_size)
         self.n_outputs = state.network.layer_sizes[-1]
 
     def touched_weights(self, Xb):
@@ -69,6 +77,13 @@ class PythonBatches:
                 raw = network.forward(Xb, self.workspace)
                 row_losses, grad_raw = loss_fn.loss_gradient(Y[rows], raw)
                 m = raw.shape[0]
+                n_culprits = state.row_detector.check(
+                    self.deviation_kernel,
+                    row_losses,
+                    batch.start,
+                    self.culprit_positions,
+                    self.culprit_losses,
+                )
                 if sw is None:
                     weight = float(m)
                     data_loss = float(row_losses.sum()) / m
@@ -99,7 +114,16 @@ class PythonBatches:
                     )
                 grad_norm = math.sqrt(float(np.dot(flat_grad, flat_grad)))
                 is_spike, skipped = training.watch.check(
-                    epoch, b, objective, grad_norm, order, m
+                    epoch,
+                    b,
+                    objective,
+                    grad_norm,
+                    order,
+                    m,
+                    (
+                        self.culprit_positions[:n_culprits],
+                        self.culprit_losses[:n_culprits],
+                    ),
                 )
                 n_spikes += is_spike
                 if not skipped:

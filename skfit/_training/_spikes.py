@@ -60,18 +60,25 @@ class SpikePolicy:
         """Whether repeated spikes end training (``stop_reason_ == 'spike'``)."""
         return False
 
-    def summarize(self, n_spikes, worst):
-        """Report the spikes of a call, ``worst`` the one of the largest ratio."""
+    def summarize(self, n_spikes, n_named, worst):
+        """Report the spikes of a call, ``n_named`` of which named culprit rows,
+        ``worst`` the one of the largest ratio."""
 
 
 class WarnPolicy(SpikePolicy):
     """Train on; one warning per call sums the spikes up."""
 
-    def summarize(self, n_spikes, worst):
+    def summarize(self, n_spikes, n_named, worst):
+        named = (
+            f"; {n_named} held rows whose own loss stood out, which "
+            "skfit.suspect_rows(estimator) ranks"
+            if n_named
+            else ""
+        )
         warn_at_user(
             f"{n_spikes} loss spike(s) in this call (spikes_ lists them with their "
-            f"rows); the worst at epoch {worst.epoch}, batch {worst.batch}: loss "
-            f"{worst.loss:.6g}, {worst.ratio:.3g} times the baseline "
+            f"rows{named}); the worst at epoch {worst.epoch}, batch {worst.batch}: "
+            f"loss {worst.loss:.6g}, {worst.ratio:.3g} times the baseline "
             f"{worst.baseline:.6g}. A learning rate that overcorrects, or bad rows "
             "in the data, cause spikes; spike_policy sets what to do.",
             LossSpikeWarning,
@@ -147,7 +154,10 @@ POLICIES = {
 
 class SpikeWatch:
     """Checks batch losses with the state's detector, records spikes with their
-    rows, and applies the policy.
+    rows and the culprits the per-row check found, and applies the policy.
+
+    A batch is a spike when its loss is one for the batch detector or when it holds
+    a culprit row (see :mod:`skfit._training._row_spikes`).
 
     Parameters
     ----------
@@ -159,42 +169,66 @@ class SpikeWatch:
         The batches' positions in an epoch's order of rows.
     n_rows : int
         The number of rows of the X passed in, for the dtype of row numbers.
+    loss_scale : float, default=1.0
+        Turns the row losses training computes into the user's units (see
+        ``TrainingConfig.loss_scale``), for the culprits' records.
     """
 
-    def __init__(self, state, policy, batches, n_rows):
+    def __init__(self, state, policy, batches, n_rows, loss_scale=1.0):
         self.state = state
         self.policy = policy
         self.batches = batches
+        self.loss_scale = loss_scale
+        self.batch_starts = np.array([rows.start for rows in batches])
         # int32 row numbers halve the size of spike records wherever they fit.
         self.index_dtype = np.int32 if n_rows < 2**31 else np.int64
         self.n_spikes = 0
+        self.n_named = 0
         self.worst = None
 
-    def check(self, epoch, batch, objective, grad_norm, order, m):
-        """Check one batch; return ``(is_spike, skip its update)``."""
+    def check(self, epoch, batch, objective, grad_norm, order, m, culprits):
+        """Check one batch, whose culprits are ``(positions, losses)``; return
+        ``(is_spike, skip its update)``."""
         detector = self.state.spike_detector
         finite_grad = math.isfinite(grad_norm)
         # A non-finite gradient is a spike whatever the loss: checked as infinite.
-        if not detector.check(objective if finite_grad else math.inf, m):
+        batch_spike = detector.check(objective if finite_grad else math.inf, m)
+        if not (batch_spike or len(culprits[0])):
             self.policy.clean_batch()
             return False, False
         finite = finite_grad and math.isfinite(objective)
         skip = self.found(
-            epoch, batch, objective, order, m, finite, detector.previous_baseline
+            epoch,
+            batch,
+            objective,
+            order,
+            m,
+            finite,
+            detector.previous_baseline,
+            culprits,
         )
         return True, skip
 
-    def replay(self, epoch, order, losses, grad_norms, sizes, first_batch=0):
+    def replay(self, epoch, order, losses, grad_norms, sizes, culprits, first_batch=0):
         """Check recorded batch losses at once, as :meth:`check` does batch by
-        batch (the first is the epoch's batch ``first_batch``); record the spikes
-        and return how many there were."""
+        batch (the first is the epoch's batch ``first_batch``), with the culprits
+        ``(positions in the epoch, losses)`` the row loop found in them, in order;
+        record the spikes and return how many there were."""
         finite_grads = np.isfinite(grad_norms)
         spikes, baselines = self.state.spike_detector.check_run(
             np.where(finite_grads, losses, np.inf), sizes
         )
+        positions, culprit_losses = culprits
+        # The batch of each culprit, counted from first_batch.
+        culprit_batches = (
+            np.searchsorted(self.batch_starts, positions, "right") - 1 - first_batch
+        )
+        spikes[culprit_batches] = True
+        bounds = np.searchsorted(culprit_batches, np.arange(len(losses) + 1))
         for b in np.flatnonzero(spikes).tolist():
             objective = float(losses[b])
             finite = bool(finite_grads[b]) and math.isfinite(objective)
+            batch_culprits = slice(bounds[b], bounds[b + 1])
             self.found(
                 epoch,
                 first_batch + b,
@@ -203,27 +237,41 @@ class SpikeWatch:
                 int(sizes[b]),
                 finite,
                 float(baselines[b]),
+                (positions[batch_culprits], culprit_losses[batch_culprits]),
             )
         return int(spikes.sum())
 
-    def found(self, epoch, batch, objective, order, m, finite, baseline):
-        """Record a spike, compared with ``baseline``, and apply the policy; return
-        whether to skip the update."""
+    def found(self, epoch, batch, objective, order, m, finite, baseline, culprits):
+        """Record a spike, compared with ``baseline``, with its culprits
+        ``(positions in the epoch, losses)``, and apply the policy; return whether
+        to skip the update."""
         rows = self.batches[batch]
+        positions, culprit_losses = culprits
         # Without an order the batches walk X in order, so positions are row numbers.
-        indices = np.arange(rows.start, rows.stop) if order is None else order[rows]
+        batch_rows = np.arange(rows.start, rows.stop) if order is None else order[rows]
+        batch_indices = np.asarray(batch_rows[:SPIKE_INDEX_CAP], dtype=self.index_dtype)
+        sample_indices = batch_indices
+        if len(positions):
+            culprit_rows = positions if order is None else order[positions]
+            sample_indices = np.asarray(
+                culprit_rows[:SPIKE_INDEX_CAP], dtype=self.index_dtype
+            )
         spike = Spike(
             epoch=epoch,
             batch=batch,
             loss=float(objective),
             baseline=float(baseline),
             ratio=float(objective / baseline if finite and baseline else math.inf),
-            sample_indices=np.asarray(
-                indices[:SPIKE_INDEX_CAP], dtype=self.index_dtype
-            ),
+            sample_indices=sample_indices,
             n_samples=m,
+            batch_indices=batch_indices,
+            culprit_losses=np.asarray(
+                culprit_losses[:SPIKE_INDEX_CAP] * self.loss_scale, dtype=np.float32
+            ),
+            n_culprits=len(positions),
         )
         self.n_spikes += 1
+        self.n_named += bool(spike.n_culprits)
         if len(self.state.spikes) < SPIKE_RECORD_CAP:
             self.state.spikes.append(spike)
         if self.worst is None or not spike.ratio <= self.worst.ratio:
@@ -233,4 +281,4 @@ class SpikeWatch:
     def summarize(self):
         """The policy's report of this call's spikes, if there were any."""
         if self.worst is not None:
-            self.policy.summarize(self.n_spikes, self.worst)
+            self.policy.summarize(self.n_spikes, self.n_named, self.worst)

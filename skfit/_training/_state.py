@@ -8,6 +8,7 @@ import numpy as np
 
 from ..history import History
 from ..spikes import SpikeDetector
+from ._row_spikes import RowSpikeDetector
 from ._stopping import Divergence
 
 __all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
@@ -26,6 +27,8 @@ class TrainingState:
     optimizer_state: dict
     schedule: object
     spike_detector: SpikeDetector
+    #: The per-row check's running statistics, kept over calls as the detector's.
+    row_detector: RowSpikeDetector
     #: Draws every shuffle, split and dropout mask, continuing over calls, so that
     #: successive partial_fit calls see different batch orders.
     random_state: object = None
@@ -60,6 +63,7 @@ class TrainingState:
             self.optimizer,
             self.schedule,
             self.spike_detector,
+            self.row_detector,
             self.random_state,
             self.target_scaling,
             self.divergence,
@@ -79,6 +83,7 @@ class TrainingState:
             self.optimizer,
             self.schedule,
             self.spike_detector,
+            self.row_detector,
             self.random_state,
             self.target_scaling,
             self.divergence,

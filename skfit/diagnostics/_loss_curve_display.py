@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._history_repr import wants_log_scale
-from ._pipeline import final_step
+from ._pipeline import fitted_model
 from ._plot_utils import _axes, _integer_ticks
 
 
@@ -24,6 +24,9 @@ class LossCurveDisplay:
         Learning rate per epoch.
     spike_epochs : array-like of int, default=None
         Epochs in which a loss spike was seen.
+    row_spike_epochs : array-like of int, default=None
+        Epochs in which a spike named culprit rows, whose own loss stood out
+        (see :func:`skfit.suspect_rows`).
     best_epoch : int, default=None
         The epoch whose parameters were kept.
     estimator_name : str, default=None
@@ -36,10 +39,13 @@ class LossCurveDisplay:
     figure_ : matplotlib Figure
         The figure.
     lines_ : dict of str to matplotlib Line2D
-        "loss", and when drawn "val_loss", "learning_rate", "spikes" (the markers)
-        and "best_epoch" (the vertical line).
+        "loss", and when drawn "val_loss", "learning_rate", "spikes" (the markers),
+        "row_spikes" (the rings) and "best_epoch" (the vertical line).
     spike_markers_ : matplotlib Line2D or None
         The spike markers, one per spiking epoch, on the training-loss curve.
+    row_spike_markers_ : matplotlib Line2D or None
+        Rings around the spike markers of the epochs in which spikes named
+        culprit rows.
     best_epoch_line_ : matplotlib Line2D or None
         The vertical line at the best epoch.
     lr_ax_ : matplotlib Axes or None
@@ -77,6 +83,7 @@ class LossCurveDisplay:
         val_loss=None,
         learning_rate=None,
         spike_epochs=None,
+        row_spike_epochs=None,
         best_epoch=None,
         estimator_name=None,
     ):
@@ -86,11 +93,8 @@ class LossCurveDisplay:
         self.learning_rate = (
             None if learning_rate is None else np.asarray(learning_rate, dtype=float)
         )
-        self.spike_epochs = (
-            np.empty(0, dtype=int)
-            if spike_epochs is None
-            else np.unique(np.asarray(spike_epochs, dtype=int))
-        )
+        self.spike_epochs = _epochs(spike_epochs)
+        self.row_spike_epochs = _epochs(row_spike_epochs)
         self.best_epoch = best_epoch
         self.estimator_name = estimator_name
 
@@ -105,7 +109,8 @@ class LossCurveDisplay:
         history : History
             The record of a fit.
         spikes : list of Spike, default=None
-            Spike records to mark besides the epochs the history counts spikes in.
+            Spike records to mark besides the epochs the history counts spikes in;
+            those that name culprit rows are marked as such.
         best_epoch : int, default=None
             The epoch to mark as best.
         ax : matplotlib Axes, default=None
@@ -119,14 +124,16 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
         """
+        spikes = spikes or []
         spike_epochs = history["epoch"][history["n_spikes"] > 0].tolist()
-        spike_epochs += [spike.epoch for spike in spikes or []]
+        spike_epochs += [spike.epoch for spike in spikes]
         display = cls(
             epochs=history["epoch"],
             loss=history["loss"],
             val_loss=history["val_loss"],
             learning_rate=history["learning_rate"],
             spike_epochs=spike_epochs,
+            row_spike_epochs=[spike.epoch for spike in spikes if spike.n_culprits],
             best_epoch=best_epoch,
             estimator_name=name,
         )
@@ -151,15 +158,7 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
         """
-        model = final_step(estimator)[1]
-        if not hasattr(type(model), "history_"):
-            raise TypeError(
-                f"{type(model).__name__} keeps no history_: LossCurveDisplay needs "
-                "a skfit estimator."
-            )
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(model)
+        model = fitted_model(estimator, "history_", "LossCurveDisplay")
         return cls.from_history(
             model.history_,
             spikes=model.spikes_,
@@ -202,11 +201,9 @@ class LossCurveDisplay:
             losses = np.concatenate([losses, self.val_loss[np.isfinite(self.val_loss)]])
         self.spike_markers_ = None
         if self.spike_epochs.size:
-            at = np.searchsorted(self.epochs, self.spike_epochs)
-            at = np.clip(at, 0, len(self.epochs) - 1)
             (self.spike_markers_,) = ax.plot(
                 self.spike_epochs,
-                self.loss[at],
+                self._loss_at(self.spike_epochs),
                 linestyle="none",
                 marker="X",
                 markersize=9,
@@ -214,6 +211,20 @@ class LossCurveDisplay:
                 label=f"epochs with loss spikes ({self.spike_epochs.size})",
             )
             self.lines_["spikes"] = self.spike_markers_
+        self.row_spike_markers_ = None
+        if self.row_spike_epochs.size:
+            (self.row_spike_markers_,) = ax.plot(
+                self.row_spike_epochs,
+                self._loss_at(self.row_spike_epochs),
+                linestyle="none",
+                marker="o",
+                markersize=15,
+                markerfacecolor="none",
+                markeredgewidth=1.6,
+                color="C4",
+                label=f"epochs with rows flagged ({self.row_spike_epochs.size})",
+            )
+            self.lines_["row_spikes"] = self.row_spike_markers_
         self.best_epoch_line_ = None
         if self.best_epoch is not None:
             self.best_epoch_line_ = ax.axvline(
@@ -257,3 +268,15 @@ class LossCurveDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _loss_at(self, epochs):
+        """The training loss of each of ``epochs`` (the nearest epoch drawn)."""
+        at = np.clip(np.searchsorted(self.epochs, epochs), 0, len(self.epochs) - 1)
+        return self.loss[at]
+
+
+def _epochs(epochs):
+    """Distinct epoch numbers, sorted."""
+    if epochs is None:
+        return np.empty(0, dtype=int)
+    return np.unique(np.asarray(epochs, dtype=int))

@@ -5,6 +5,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.utils.metadata_routing import UNUSED
 
+from ._deviations import UnknownLossKernel
 from ._formulas import loss_gradient_rows
 
 
@@ -95,6 +96,16 @@ class Loss(BaseEstimator):
     def inverse_link(self, raw):
         """Map raw outputs to predictions (the identity unless overridden)."""
         return raw
+
+    def deviation_kernel(self, dtype):
+        """The settings by which the per-row spike check reads this loss's row
+        losses as deviations of the raw output from the target (see
+        :mod:`skfit.losses._deviations`).
+
+        A loss whose formula skfit does not know has its rows compared on their
+        losses as they are.
+        """
+        return UnknownLossKernel()
 
     def predict_proba(self, raw):
         """Class probabilities, shape ``(n_samples, n_classes)``.
@@ -203,6 +214,11 @@ class FormulaLoss(Loss):
     def kernel(self, dtype):
         """The settings of the loss's formula for raw outputs of ``dtype``."""
         raise NotImplementedError
+
+    def deviation_kernel(self, dtype):
+        """The formula's settings: a built-in loss's deviation is registered for
+        its kernel."""
+        return self.kernel(dtype)
 
     def loss(self, y, raw):
         """Per-sample loss, summed over output columns, shape ``(n_samples,)``.

@@ -1,0 +1,348 @@
+"""How well loss spikes name bad rows, and how quiet they stay on clean data.
+
+    python benchmarks/row_spikes.py              # a few minutes on one core
+    python benchmarks/row_spikes.py --quick      # fewer seeds and epochs
+
+Planted rows. Ten rows of 2,000 are corrupted: regression targets moved by ten
+standard deviations of ``y`` (in a random direction), or classification rows
+(``make_classification``'s default classes, without its random labels) whose
+features are multiplied by ``--inflate`` factors and whose label is flipped. The
+estimators train with their defaults (batches of 32, adam; the MLPs with 20 hidden
+units and a learning rate of 0.01) under ``spike_policy="ignore"``, rows shuffled
+or in order, and the script counts:
+
+* recall: the share of the batches holding a planted row that are spikes, in the
+  rest of the epoch in which the warm-up (20 batches) ends, in the first whole
+  epoch after it, and over all epochs after it;
+* precision: the share of the rows the spikes name (``sample_indices``: the
+  culprits, or a whole batch when the batch as a whole spiked) that are planted;
+* rows found: the share of the planted rows that :func:`skfit.suspect_rows` lists
+  at the end of the fit.
+
+For comparison, GDClassifier is also run with the batch check alone (the per-row
+check's ``RowSpikeDetector.check`` patched to find nothing, in the Python loop).
+
+Clean data. Spikes per 1,000 epochs of fits on clean data over seeds and batch
+sizes 16, 32 and 64 (and batches of 1 and full batches on a few): regression
+with noise, classification with overlapping classes, and scikit-learn's bundled
+breast cancer, digits and diabetes data, with the linear models and the MLPs.
+
+Which rows are in which batch is read by wrapping the training loop's ``order``
+(the measurement's only instrument); the tables go to
+``benchmarks/results_row_spikes.md``.
+"""
+
+import argparse
+import contextlib
+import time
+import warnings
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_classification,
+    make_regression,
+)
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skfit import (
+    GDClassifier,
+    GDRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    config_context,
+    suspect_rows,
+)
+from skfit._training._loop import Training
+from skfit._training._row_spikes import WARMUP_ROWS, RowSpikeDetector
+from skfit.spikes import WARMUP_BATCHES
+
+HERE = Path(__file__).resolve().parent
+N_ROWS = 2000
+N_PLANTED = 10
+BATCH = 32
+#: The MLPs: one hidden layer, and a learning rate that trains them in ten epochs.
+MLP = {"hidden_layer_sizes": (20,), "learning_rate": 0.01}
+
+
+@contextlib.contextmanager
+def recorded_orders():
+    """Collects each epoch's order of rows (None: in order) while fitting."""
+    orders = []
+    original = Training.order
+
+    def order(self, rng):
+        result = original(self, rng)
+        orders.append(result)
+        return result
+
+    with mock.patch.object(Training, "order", order):
+        yield orders
+
+
+def standardised(X):
+    return StandardScaler().fit_transform(X)
+
+
+def regression_data(seed, n=N_ROWS):
+    X, y = make_regression(n, 10, noise=10, random_state=seed)
+    return standardised(X), (y - y.mean()) / y.std()
+
+
+def classification_data(seed, n=N_ROWS, class_sep=1.0, n_classes=2, n_informative=5):
+    """Classes without make_classification's random labels."""
+    X, y = make_classification(
+        n,
+        10,
+        n_informative=n_informative,
+        n_classes=n_classes,
+        flip_y=0.0,
+        class_sep=class_sep,
+        random_state=seed,
+    )
+    return standardised(X), y
+
+
+def planted(kind, seed, inflate):
+    """Data with N_PLANTED corrupted rows, and their row numbers."""
+    rng = np.random.default_rng(seed)
+    bad = np.sort(rng.choice(N_ROWS, N_PLANTED, replace=False))
+    if kind == "regression":
+        X, y = regression_data(seed)
+        y[bad] += 10 * y.std() * rng.choice([-1.0, 1.0], N_PLANTED)
+    else:
+        X, y = classification_data(seed, n_informative=2)
+        X[bad] *= inflate
+        y[bad] = 1 - y[bad]
+    return X, y, bad
+
+
+def batches_holding(orders, bad, n_rows):
+    """For each epoch, the batch numbers whose rows include a planted one."""
+    held = []
+    for order in orders:
+        positions = np.arange(n_rows) if order is None else order
+        holds = np.isin(positions, bad)
+        held.append(np.unique(np.flatnonzero(holds) // BATCH))
+    return held
+
+
+def detection(kind, inflate, seeds, epochs, mlp=False):
+    """Recall (rest of the warm-up epoch, next epoch, all after the warm-up),
+    precision and rows found over seeds, rows shuffled and in order."""
+    counts = np.zeros((3, 2), dtype=int)  # (hit, held) per recall window
+    named = np.zeros(2, dtype=int)  # planted, all
+    found = np.zeros(2, dtype=int)  # planted rows suspected, planted rows
+    n_batches = -(-N_ROWS // BATCH)
+    warm = max(WARMUP_BATCHES, -(-WARMUP_ROWS // BATCH))
+    for seed in seeds:
+        for shuffle in (True, False):
+            X, y, bad = planted(kind, seed, inflate)
+            Estimator = {
+                ("regression", False): GDRegressor,
+                ("classification", False): GDClassifier,
+                ("regression", True): MLPRegressor,
+                ("classification", True): MLPClassifier,
+            }[kind, mlp]
+            extra = {"batch_size": BATCH, **MLP} if mlp else {}
+            est = Estimator(
+                max_epochs=epochs,
+                tol=None,
+                spike_policy="ignore",
+                shuffle=shuffle,
+                random_state=seed,
+                **extra,
+            )
+            with recorded_orders() as orders:
+                est.fit(X, y)
+            spiked = {(s.epoch, s.batch) for s in est.spikes_}
+            for epoch, held in enumerate(batches_holding(orders, bad, N_ROWS), 1):
+                for batch in held:
+                    step = (epoch - 1) * n_batches + batch
+                    if step < warm:
+                        continue
+                    hit = (epoch, batch) in spiked
+                    windows = (step < n_batches, n_batches <= step < 2 * n_batches)
+                    for w, inside in enumerate((*windows, True)):
+                        if inside:
+                            counts[w] += (hit, 1)
+            for spike in est.spikes_:
+                named += (
+                    np.isin(spike.sample_indices, bad).sum(),
+                    spike.sample_indices.size,
+                )
+            found += (np.isin(bad, suspect_rows(est).index).sum(), bad.size)
+    return counts, named, found
+
+
+def clean_cases(quick):
+    """(label, Estimator, data maker(seed), batch sizes, extra parameters)."""
+    sizes = (16, 32, 64)
+    mlp = MLP
+    cases = [
+        ("GDRegressor, regression", GDRegressor, regression_data, sizes, {}),
+        (
+            "GDClassifier, overlapping classes",
+            GDClassifier,
+            lambda s: classification_data(s, class_sep=0.5),
+            sizes,
+            {},
+        ),
+        (
+            "GDClassifier, 3 classes",
+            GDClassifier,
+            lambda s: classification_data(s, n_classes=3),
+            sizes,
+            {},
+        ),
+        ("GDClassifier, breast cancer", GDClassifier, cancer, sizes, {}),
+        ("GDClassifier, digits", GDClassifier, digits, sizes, {}),
+        ("GDRegressor, diabetes", GDRegressor, diabetes, sizes, {}),
+        ("MLPRegressor, regression", MLPRegressor, regression_data, sizes, mlp),
+        (
+            "MLPClassifier, overlapping classes",
+            MLPClassifier,
+            lambda s: classification_data(s, class_sep=0.5),
+            sizes,
+            mlp,
+        ),
+        ("MLPClassifier, breast cancer", MLPClassifier, cancer, sizes, mlp),
+        (
+            "GDClassifier, batches of 1",
+            GDClassifier,
+            lambda s: classification_data(s, n=500, class_sep=0.5),
+            (1,),
+            {},
+        ),
+        (
+            "GDRegressor, full batch",
+            GDRegressor,
+            lambda s: regression_data(s, n=500),
+            (None,),
+            {},
+        ),
+        (
+            "GDClassifier, full batch",
+            GDClassifier,
+            lambda s: classification_data(s, n=500, class_sep=0.5),
+            (None,),
+            {},
+        ),
+    ]
+    return cases[:3] + cases[6:8] if quick else cases
+
+
+def cancer(seed):
+    X, y = load_breast_cancer(return_X_y=True)
+    return standardised(X), y
+
+
+def digits(seed):
+    X, y = load_digits(return_X_y=True)
+    return standardised(X), y
+
+
+def diabetes(seed):
+    X, y = load_diabetes(return_X_y=True)
+    return standardised(X), (y - y.mean()) / y.std()
+
+
+def clean_spikes(Estimator, make, sizes, extra, seeds, epochs):
+    """(row-level spikes, batch-level spikes, epochs run)."""
+    rows = whole = n_epochs = 0
+    for seed in seeds:
+        X, y = make(seed)
+        for batch_size in sizes:
+            est = Estimator(
+                batch_size=batch_size,
+                max_epochs=epochs,
+                tol=None,
+                spike_policy="ignore",
+                random_state=seed,
+                **extra,
+            ).fit(X, y)
+            rows += sum(1 for s in est.spikes_ if s.n_culprits)
+            whole += sum(1 for s in est.spikes_ if not s.n_culprits)
+            n_epochs += est.n_epochs_
+    return rows, whole, n_epochs
+
+
+def percent(hit, total):
+    return f"{100 * hit / total:.1f}% ({hit}/{total})" if total else "-"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--inflate", default="10,20,30")
+    args = parser.parse_args()
+    seeds = range(3) if args.quick else range(20)
+    epochs = 5 if args.quick else 20
+    start = time.perf_counter()
+    lines = [
+        f"# Row-level spikes: {N_PLANTED} planted rows in {N_ROWS:,}, batches of "
+        f"{BATCH}, {epochs} epochs, seeds {seeds.start}-{seeds.stop - 1}, rows "
+        "shuffled and in order\n",
+        "| planted rows | model | recall, rest of warm-up epoch | recall, next "
+        "epoch | recall, all epochs | precision of named rows | rows found |",
+        "| --- | --- | --: | --: | --: | --: | --: |",
+    ]
+    plans = [("regression", None, "targets moved by 10 sd of y")]
+    plans += [
+        ("classification", float(f), f"label flipped, features x{float(f):g}")
+        for f in args.inflate.split(",")
+    ]
+    runs = [(mlp, *plan, False) for mlp in (False, True) for plan in plans]
+    runs += [(False, *plan, True) for plan in plans if plan[0] == "classification"]
+    for mlp, kind, inflate, label, batch_check_alone in runs:
+        model = ("MLP" if mlp else "GD") + (
+            "Regressor" if kind == "regression" else "Classifier"
+        )
+        with contextlib.ExitStack() as patches:
+            if batch_check_alone:
+                model += ", batch check alone"
+                patches.enter_context(config_context(use_numba=False))
+                patches.enter_context(
+                    mock.patch.object(RowSpikeDetector, "check", lambda *args: 0)
+                )
+            counts, named, found = detection(kind, inflate, seeds, epochs, mlp=mlp)
+        lines.append(
+            f"| {label} | {model} | "
+            + " | ".join(percent(*c) for c in counts)
+            + f" | {percent(*named)} | {percent(*found)} |"
+        )
+    lines += [
+        "",
+        f"# Clean data: spikes per 1,000 epochs ({epochs} epochs per fit, seeds "
+        f"{seeds.start}-{seeds.stop - 1})\n",
+        "| data | batch sizes | epochs | row-level spikes | batch-level spikes |",
+        "| --- | --- | --: | --: | --: |",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, Estimator, make, sizes, extra in clean_cases(args.quick):
+            rows, whole, n_epochs = clean_spikes(
+                Estimator, make, sizes, extra, seeds, epochs
+            )
+            lines.append(
+                f"| {label} | {', '.join(str(s) for s in sizes)} | {n_epochs} | "
+                f"{1000 * rows / n_epochs:.2f} ({rows}) | "
+                f"{1000 * whole / n_epochs:.2f} ({whole}) |"
+            )
+    lines.append(f"\n{time.perf_counter() - start:.0f} s.")
+    table = "\n".join(lines) + "\n"
+    if not args.quick:
+        (HERE / "results_row_spikes.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        main()
