@@ -2,15 +2,15 @@
 
 The objective (DESIGN.md, "Precise semantics") is
 ``mean_i loss_i + alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``, with the
-losses summed over output columns (one-vs-rest) and biases unpenalised. This module
-evaluates that objective with its own numpy code from ``coef_`` / ``intercept_`` (never
-through skfit's losses) and compares skfit's fits with:
+losses summed over output columns (one-vs-rest) and biases unpenalised. The tests
+evaluate that objective with numpy code of their own from ``coef_`` / ``intercept_``
+(tests/_references.py, never through skfit's losses) and compare skfit's fits with:
 
 - scikit-learn estimators that minimise the same objective up to a change of units
   (``PoissonRegressor``, ``Lasso``, ``ElasticNet``, ``LinearSVC``, ``LinearSVR``,
   ``QuantileRegressor``, and ``HuberRegressor`` at its fitted scale);
-- an exact optimum computed here: L-BFGS on this module's objective and gradient for
-  the smooth losses (huber, squared_hinge, modified_huber), a linear programme
+- an exact optimum: L-BFGS on that objective and gradient for the smooth losses
+  (huber, squared_hinge, modified_huber), a linear programme
   (``scipy.optimize.linprog``) for the piecewise-linear losses with an l1 penalty;
 - scikit-learn's per-sample SGD, which only approximates its optimum (skfit must do
   at least as well, up to a small margin).
@@ -46,9 +46,16 @@ from functools import partial
 import _datasets
 import numpy as np
 import pytest
+from _fitting import fit_quietly, full_batch
+from _references import (
+    MARGIN_LOSSES,
+    exact_l2_minimum,
+    indicator_targets,
+    lipschitz,
+    objective,
+)
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.optimize import linprog, minimize
-from scipy.special import xlogy
+from scipy.optimize import linprog
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import (
@@ -73,99 +80,13 @@ SMOOTH_ATOL = 1e-6
 NONSMOOTH_RTOL = 1e-4
 HUBER_ATOL = 1e-5
 
-MARGIN_LOSSES = ("hinge", "squared_hinge", "modified_huber")
-
 
 # ------------------------------------------------------------------ data
 regression_data = partial(_datasets.regression_data, n_samples=120, noise=20.0)
 classification_data = partial(_datasets.classification_data, n_samples=150)
 
 
-def indicator_targets(y):
-    """skfit's encoding: one 0/1 column for two classes, one-hot for more."""
-    classes = np.unique(y)
-    Y = (np.asarray(y)[:, None] == classes[None, :]).astype(float)
-    return Y[:, 1:] if len(classes) == 2 else Y
-
-
-# ------------------------------------------------------------- objective
-def loss_terms(loss, Y, raw, epsilon=None):
-    """Per-element loss and its (sub)derivative with respect to ``raw``,
-    written from the textbook definitions, independently of skfit."""
-    if loss in MARGIN_LOSSES:
-        sign = 2 * Y - 1
-        z = sign * raw
-        gap = np.maximum(1 - z, 0)
-        if loss == "hinge":
-            return gap, np.where(z < 1, -sign, 0.0)
-        if loss == "squared_hinge":
-            return gap**2, -2 * gap * sign
-        linear = z < -1  # modified_huber
-        return (
-            np.where(linear, -4 * z, gap**2),
-            np.where(linear, -4 * sign, -2 * gap * sign),
-        )
-    r = raw - Y
-    if loss == "squared_error":
-        return 0.5 * r**2, r
-    if loss == "absolute_error":
-        return np.abs(r), np.sign(r)
-    if loss == "huber":
-        small = np.abs(r) <= epsilon
-        values = np.where(small, 0.5 * r**2, epsilon * (np.abs(r) - 0.5 * epsilon))
-        return values, np.clip(r, -epsilon, epsilon)
-    if loss == "epsilon_insensitive":
-        outside = np.abs(r) > epsilon
-        return np.maximum(np.abs(r) - epsilon, 0), np.where(outside, np.sign(r), 0.0)
-    if loss == "poisson":  # half the deviance, log link
-        mu = np.exp(raw)
-        return mu - Y * raw + xlogy(Y, Y) - Y, mu - Y
-    raise ValueError(loss)
-
-
-def objective(loss, X, Y, coef, intercept, alpha, l1_ratio=0.0, epsilon=None):
-    """The documented objective at ``(coef, intercept)``; Y has one column per
-    output (regression) or skfit's indicator columns (classification)."""
-    W = np.atleast_2d(coef)
-    raw = X @ W.T + np.asarray(intercept, dtype=float)
-    values, _ = loss_terms(loss, Y, raw, epsilon)
-    penalty = l1_ratio * np.abs(W).sum() + 0.5 * (1 - l1_ratio) * np.sum(W * W)
-    return values.sum(axis=1).mean() + alpha * penalty
-
-
-def exact_l2_minimum(loss, X, Y, alpha, epsilon=None, fit_intercept=True):
-    """The minimiser of a smooth loss plus ``alpha / 2 |W|^2`` by L-BFGS on this
-    module's objective and gradient: (W of shape (n_outputs, p), b)."""
-    n, p = X.shape
-    k = Y.shape[1]
-
-    def split(theta):
-        W = theta[: p * k].reshape(k, p)
-        b = theta[p * k :] if fit_intercept else np.zeros(k)
-        return W, b
-
-    def value_and_gradient(theta):
-        W, b = split(theta)
-        values, g = loss_terms(loss, Y, X @ W.T + b, epsilon)
-        value = values.sum() / n + 0.5 * alpha * np.sum(W * W)
-        parts = [(g.T @ X / n + alpha * W).ravel()]
-        if fit_intercept:
-            parts.append(g.sum(axis=0) / n)
-        return value, np.concatenate(parts)
-
-    result = minimize(
-        value_and_gradient,
-        np.zeros(p * k + (k if fit_intercept else 0)),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 10_000, "gtol": 1e-12, "ftol": 1e-15, "maxcor": 30},
-    )
-    # The gradient grows with the targets' size; 1e-8 for unit-sized ones.
-    tolerance = 1e-8 * max(1.0, np.abs(Y).max())
-    assert np.max(np.abs(value_and_gradient(result.x)[1])) < tolerance
-    return split(result.x)
-
-
+# --------------------------------------------------------------- solvers
 def exact_l1_lp_minimum(loss, X, y, alpha, epsilon=0.0):
     """The exact minimiser of ``mean_i max(|r_i| - epsilon, 0) + alpha |w|_1``
     (absolute_error is ``epsilon = 0``) as a linear programme solved by HiGHS.
@@ -189,39 +110,9 @@ def exact_l1_lp_minimum(loss, X, y, alpha, epsilon=0.0):
     return x[:p] - x[p : 2 * p], x[2 * p] - x[2 * p + 1]
 
 
-def lipschitz(X, curvature=1.0, alpha=0.0):
-    """Lipschitz constant of the full-batch gradient: curvature * lambda_max of the
-    second moment of [X, 1], plus the l2 strength."""
-    Xt = np.hstack([X, np.ones((X.shape[0], 1))])
-    return curvature * np.linalg.eigvalsh(Xt.T @ Xt / X.shape[0])[-1] + alpha
-
-
-def full_batch(Estimator, learning_rate, max_epochs, **params):
-    """Deterministic full-batch training with a fixed number of epochs."""
-    settings = {
-        "optimizer": "sgd",
-        "schedule": "constant",
-        "batch_size": None,
-        "learning_rate": learning_rate,
-        "max_epochs": max_epochs,
-        "tol": None,
-        "shuffle": False,
-        "spike_policy": "ignore",
-        "random_state": 0,
-    }
-    settings.update(params)
-    return Estimator(**settings)
-
-
 def nonsmooth(Estimator, **params):
     """Full-batch subgradient descent with a cosine-annealed step."""
     return full_batch(Estimator, 0.3, 2000, schedule="cosine", **params)
-
-
-def fit_quietly(est, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kwargs)
 
 
 def assert_reaches(achieved, reference, rtol, two_sided=False):
@@ -247,7 +138,7 @@ def test_huber_reaches_the_exact_optimum():
     est = fit_quietly(
         full_batch(
             GDRegressor,
-            1 / lipschitz(X, 1.0, alpha),
+            1 / lipschitz(X, alpha=alpha),
             500,
             loss="huber",
             epsilon=epsilon,
@@ -288,7 +179,7 @@ def test_huber_matches_huber_regressor_at_its_fitted_scale():
     est = fit_quietly(
         full_batch(
             GDRegressor,
-            1 / lipschitz(X, 1.0, alpha),
+            1 / lipschitz(X, alpha=alpha),
             500,
             loss="huber",
             epsilon=epsilon,
@@ -361,7 +252,7 @@ def test_squared_hinge_without_intercept_matches_linear_svc(n_classes):
     est = fit_quietly(
         full_batch(
             GDClassifier,
-            1 / lipschitz(X, 2.0, alpha),
+            1 / lipschitz(X, curvature=2.0, alpha=alpha),
             1000,
             loss="squared_hinge",
             alpha=alpha,
@@ -388,7 +279,7 @@ def test_squared_hinge_with_intercept_reaches_the_exact_optimum(n_classes):
     est = fit_quietly(
         full_batch(
             GDClassifier,
-            1 / lipschitz(X, 2.0, alpha),
+            1 / lipschitz(X, curvature=2.0, alpha=alpha),
             1000,
             loss="squared_hinge",
             alpha=alpha,
@@ -571,7 +462,7 @@ def test_smooth_losses_reach_the_exact_optimum_of_an_unscaled_target(loss, epsil
     est = fit_quietly(
         full_batch(
             GDRegressor,
-            1 / lipschitz(X, 1.0, alpha),
+            1 / lipschitz(X, alpha=alpha),
             500,
             loss=loss,
             epsilon=epsilon or 0.1,
@@ -666,7 +557,7 @@ def test_modified_huber_reaches_the_exact_optimum_and_beats_sgd(n_classes):
     est = fit_quietly(
         full_batch(
             GDClassifier,
-            1 / lipschitz(X, 2.0, alpha),
+            1 / lipschitz(X, curvature=2.0, alpha=alpha),
             1000,
             loss="modified_huber",
             alpha=alpha,
@@ -741,7 +632,7 @@ def test_multiclass_margin_loss_is_one_joint_one_vs_rest_fit(loss):
     if loss == "hinge":
         settings = {"learning_rate": 0.3, "schedule": "cosine"}
     else:
-        settings = {"learning_rate": 1 / lipschitz(X, 2.0, alpha)}
+        settings = {"learning_rate": 1 / lipschitz(X, curvature=2.0, alpha=alpha)}
     epochs = 400
 
     def make():
@@ -803,7 +694,7 @@ def test_l1_and_elasticnet_match_lasso_and_elastic_net(penalty, alpha, l1_ratio)
     est = fit_quietly(
         full_batch(
             GDRegressor,
-            1 / lipschitz(X, 1.0, alpha * (1 - l1_ratio)),
+            1 / lipschitz(X, alpha=alpha * (1 - l1_ratio)),
             300,
             penalty=penalty,
             alpha=alpha,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -113,10 +114,22 @@ def test_scikit_learn_progress_bar_inside_grid_search():
     sklearn_callback = pytest.importorskip("sklearn.callback")
     pytest.importorskip("rich")
     search = GridSearchCV(
-        GDClassifier(max_epochs=5), {"alpha": [1e-4, 1e-3]}, cv=2
+        GDClassifier(max_epochs=5, tol=None, random_state=0),
+        {"alpha": [1e-4, 1e-3]},
+        cv=2,
     ).set_callbacks(sklearn_callback.ProgressBar())
     search.fit(X, y)
-    assert search.best_estimator_.n_epochs_ <= 5
+    # The bars follow the search without changing it: every fit trains its five
+    # epochs, and the search scores as one without bars.
+    assert search.best_estimator_.n_epochs_ == 5
+    plain = GridSearchCV(
+        GDClassifier(max_epochs=5, tol=None, random_state=0),
+        {"alpha": [1e-4, 1e-3]},
+        cv=2,
+    ).fit(X, y)
+    assert_array_equal(
+        search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
 
 
 class InterruptAtTheEnd(Callback):

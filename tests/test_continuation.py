@@ -3,12 +3,11 @@ effect, and those that shape the parameters are refused (issue 13, item 4)."""
 
 import copy
 import pickle
-import warnings
 
 import numpy as np
 import pytest
+from _fitting import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
 
 from skfit import GDClassifier, GDRegressor, MLPRegressor
 from skfit.callbacks import Callback
@@ -23,12 +22,6 @@ def data():
     X = rng.randn(60, 3)
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
     return X, y
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 def mlp_objective(est, X, y, activation):

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _fitting import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logit
 from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -40,12 +41,8 @@ from skfit.losses import (
 
 # isort: split
 from _datasets import classification_data, regression_data
-from test_breadth_references import (
-    RecordParameters,
-    indicator_targets,
-    loss_terms,
-    objective,
-)
+from _references import indicator_targets, loss_terms, objective
+from test_breadth_references import RecordParameters
 
 REGRESSION_LOSSES = {
     "squared_error": SquaredError(),
@@ -59,12 +56,6 @@ MARGIN_LOSSES = {
     "squared_hinge": SquaredHinge(),
     "modified_huber": ModifiedHuber(),
 }
-
-
-def fit_quietly(est, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kwargs)
 
 
 def unscaled_regression(n_samples=200, n_targets=1, seed=0):

@@ -17,8 +17,10 @@ from sklearn.datasets import (
     make_friedman1,
     make_regression,
 )
+from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.model_selection import cross_val_score, learning_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
@@ -216,9 +218,24 @@ def test_learning_curve_diagnosis_contents():
     assert diagnosis.validation_score == pytest.approx(
         diagnosis.validation_scores[-1].mean()
     )
-    assert diagnosis.train_scores.shape == (3, 3)
+    # The scores are scikit-learn's learning curve and a dummy's cross-validated
+    # R² on the same splits.
+    _, train_scores, validation_scores = learning_curve(
+        polynomial_ridge(25),
+        X,
+        y,
+        cv=3,
+        train_sizes=FAST["train_sizes"],
+        shuffle=True,
+        random_state=0,
+    )
+    np.testing.assert_allclose(diagnosis.train_scores, train_scores, rtol=1e-12)
+    np.testing.assert_allclose(
+        diagnosis.validation_scores, validation_scores, rtol=1e-12
+    )
+    dummy = cross_val_score(DummyRegressor(), X, y, cv=3).mean()
+    assert diagnosis.baseline_score == pytest.approx(dummy, rel=1e-12)
     assert diagnosis.perfect_score == 1.0
-    assert diagnosis.baseline_score < 0.05  # a dummy's R² is about 0
     assert f"{diagnosis.train_score:.3g}" in diagnosis.evidence
     assert "DummyRegressor" in diagnosis.evidence
     assert diagnosis.advice and all(isinstance(a, str) for a in diagnosis.advice)
@@ -414,9 +431,21 @@ def test_range_test_result():
     assert result.learning_rates[0] == pytest.approx(1e-5)
     ratios = result.learning_rates[1:] / result.learning_rates[:-1]
     np.testing.assert_allclose(ratios, (1.0 / 1e-5) ** (1 / 49))
-    assert result.suggestion == result.learning_rates[result.suggestion_index]
-    assert 1e-5 <= result.suggestion <= 1.0
     assert np.isfinite(result.losses).all()
+    # The documented rule, applied to the recorded losses: a centred moving average
+    # over 2 * max(2, num // 20) + 1 = 5 updates (cut at the ends); the suggestion
+    # is the first rate at which it has fallen halfway from the starting level (the
+    # mean of the first tenth of the raw losses, at least 3) to its minimum.
+    losses = result.losses
+    smoothed = np.array([losses[max(i - 2, 0) : i + 3].mean() for i in range(n)])
+    np.testing.assert_allclose(result.smoothed_losses, smoothed, rtol=1e-12)
+    starting_level = losses[: max(3, n // 10)].mean()
+    lowest = int(np.argmin(smoothed))
+    assert smoothed[lowest] < starting_level - 0.1  # the loss fell
+    halfway = starting_level - 0.5 * (starting_level - smoothed[lowest])
+    expected = int(np.flatnonzero(smoothed[: lowest + 1] <= halfway)[0])
+    assert result.suggestion_index == expected
+    assert result.suggestion == result.learning_rates[expected]
 
 
 def test_range_test_stops_when_the_loss_diverges():

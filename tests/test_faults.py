@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _fitting import fit_quietly
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -34,12 +35,6 @@ def regression():
 @pytest.fixture(scope="module")
 def classification():
     return make_classification(120, 4, n_informative=3, n_redundant=0, random_state=0)
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 # ------------------------------------------------------- dropout on float32 data

@@ -10,13 +10,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import loguniform
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_iris, make_regression
+from sklearn.datasets import load_breast_cancer, make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
     RandomizedSearchCV,
     StratifiedKFold,
+    cross_val_score,
     cross_validate,
     learning_curve,
     validation_curve,
@@ -29,17 +30,6 @@ from skfit.callbacks import Callback
 from skfit.optimizers import Adam
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module")
-def iris():
-    return load_iris(return_X_y=True)
-
-
-@pytest.fixture(scope="module")
-def iris_scaled(iris):
-    X, y = iris
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +75,26 @@ def test_classifier_in_pipeline(cancer):
 def test_regressor_in_pipeline(regression):
     X, y = regression
     model = Pipeline(
-        [("scale", StandardScaler()), ("gd", GDRegressor(learning_rate=0.5))]
+        [
+            ("scale", StandardScaler()),
+            ("gd", GDRegressor(learning_rate=0.5, random_state=0)),
+        ]
     )
     model.fit(X, y)
     assert model.score(X, y) > 0.98
     assert model.predict(X).shape == (len(y),)
-    # The pipeline's sample weights reach the estimator.
+    # The pipeline's sample weights reach the estimator: it trains as it does on
+    # the scaled rows with those weights.
     weights = np.ones(len(y))
     weights[:100] = 0.0
     model.fit(X, y, gd__sample_weight=weights)
-    assert model["gd"].n_epochs_ > 0
+    X_scaled = StandardScaler().fit_transform(X)
+    direct = GDRegressor(learning_rate=0.5, random_state=0).fit(
+        X_scaled, y, sample_weight=weights
+    )
+    assert_array_equal(model["gd"].coef_, direct.coef_)
+    unweighted = GDRegressor(learning_rate=0.5, random_state=0).fit(X_scaled, y)
+    assert not np.allclose(direct.coef_, unweighted.coef_)
 
 
 def test_pipeline_set_params_reaches_the_estimator(iris):
@@ -115,13 +115,14 @@ def test_grid_search_over_alpha_and_learning_rate(iris):
         "gdclassifier__learning_rate": [0.01, 0.1],
     }
     search = GridSearchCV(model, grid, cv=3).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
-    assert search.best_params_ in search.cv_results_["params"]
+    # Each candidate scores as the estimator configured by hand does: the
+    # parameters reach the fit, and the fits are repeatable.
+    for params, score in zip(
+        search.cv_results_["params"], search.cv_results_["mean_test_score"], strict=True
+    ):
+        by_hand = cross_val_score(clone(model).set_params(**params), X, y, cv=3)
+        assert score == pytest.approx(by_hand.mean(), abs=1e-12)
     assert search.best_score_ > 0.85
-    best = search.best_estimator_[-1]
-    assert best.alpha == search.best_params_["gdclassifier__alpha"]
-    assert best.learning_rate == search.best_params_["gdclassifier__learning_rate"]
-    assert len(best.history_) == best.n_epochs_
     # A strong penalty underfits: it must not win.
     assert search.best_params_["gdclassifier__alpha"] == 1e-4
 
@@ -137,25 +138,29 @@ def test_grid_search_regressor(regression):
     assert search.best_score_ > 0.95
 
 
-def test_grid_search_over_optimizer_parameters(iris_scaled):
-    X, y = iris_scaled
+def test_grid_search_over_optimizer_parameters(iris):
+    X, y = iris
     adam = Adam()
     est = GDClassifier(optimizer=adam, random_state=0, max_epochs=20)
     search = GridSearchCV(
         est, {"optimizer__beta1": [0.5, 0.9]}, cv=3, scoring="neg_log_loss"
     ).fit(X, y)
-    assert [p["optimizer__beta1"] for p in search.cv_results_["params"]] == [0.5, 0.9]
-    best = search.best_estimator_
-    assert best.optimizer is not adam
-    assert best.optimizer.beta1 == search.best_params_["optimizer__beta1"]
-    # The object the user passed is untouched.
-    assert adam.get_params() == {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
+    # Each candidate trains as an estimator given Adam(beta1=...) directly.
     scores = search.cv_results_["mean_test_score"]
+    for beta1, score in zip([0.5, 0.9], scores, strict=True):
+        by_hand = GDClassifier(
+            optimizer=Adam(beta1=beta1), random_state=0, max_epochs=20
+        )
+        expected = cross_val_score(by_hand, X, y, cv=3, scoring="neg_log_loss")
+        assert score == pytest.approx(expected.mean(), abs=1e-12)
     assert scores[0] != scores[1]
+    # The object the user passed is neither changed nor shared with the candidates.
+    assert search.best_estimator_.optimizer is not adam
+    assert adam.get_params() == {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
 
 
-def test_optimizer_parameters_are_used(iris_scaled):
-    X, y = iris_scaled
+def test_optimizer_parameters_are_used(iris):
+    X, y = iris
     params = {"random_state": 0, "max_epochs": 10, "tol": None}
     a = GDClassifier(optimizer=Adam(beta1=0.5), **params).fit(X, y)
     b = GDClassifier(optimizer=Adam(beta1=0.9), **params).fit(X, y)
@@ -178,10 +183,6 @@ def test_randomized_search(cancer):
     search = RandomizedSearchCV(
         model, distributions, n_iter=4, cv=3, random_state=0
     ).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
-    for params in search.cv_results_["params"]:
-        assert 1e-5 <= params["gdclassifier__alpha"] <= 1e-1
-        assert 1e-3 <= params["gdclassifier__learning_rate"] <= 1e-1
     assert search.best_score_ > 0.93
     # Same seed, same candidates and scores.
     again = RandomizedSearchCV(
@@ -192,8 +193,8 @@ def test_randomized_search(cancer):
     )
 
 
-def test_search_does_not_mutate_callbacks(iris_scaled):
-    X, y = iris_scaled
+def test_search_does_not_mutate_callbacks(iris):
+    X, y = iris
     callback = CountingCallback(stop_at=5)
     params_before = callback.get_params()
     est = GDClassifier(callbacks=[callback], random_state=0)
@@ -211,8 +212,8 @@ def test_search_does_not_mutate_callbacks(iris_scaled):
     assert best.n_epochs_ == 5
 
 
-def test_search_over_callback_parameters(iris_scaled):
-    X, y = iris_scaled
+def test_search_over_callback_parameters(iris):
+    X, y = iris
     callbacks = [[CountingCallback(stop_at=2)], [CountingCallback(stop_at=4)]]
     est = GDClassifier(random_state=0)
     search = GridSearchCV(est, {"callbacks": callbacks}, cv=2, refit=True).fit(X, y)
@@ -222,8 +223,8 @@ def test_search_over_callback_parameters(iris_scaled):
     assert best.n_epochs_ == best.callbacks[0].stop_at
 
 
-def test_fit_uses_callbacks_without_changing_their_parameters(iris_scaled):
-    X, y = iris_scaled
+def test_fit_uses_callbacks_without_changing_their_parameters(iris):
+    X, y = iris
     callback = CountingCallback(stop_at=3)
     est = GDClassifier(callbacks=[callback], random_state=0).fit(X, y)
     assert callback.get_params() == {"stop_at": 3}
@@ -256,15 +257,26 @@ def test_cross_validate_classifier(iris):
 
 def test_cross_validate_regressor_with_sample_weight(regression):
     X, y = regression
-    model = make_pipeline(StandardScaler(), GDRegressor(learning_rate=0.5))
+    model = make_pipeline(
+        StandardScaler(), GDRegressor(learning_rate=0.5, random_state=0)
+    )
+    weights = np.random.default_rng(0).uniform(0.0, 2.0, len(y))
+    cv = KFold(3, shuffle=True, random_state=0)
     result = cross_validate(
         model,
         X,
         y,
-        cv=KFold(3, shuffle=True, random_state=0),
-        params={"gdregressor__sample_weight": np.ones(len(y))},
+        cv=cv,
+        params={"gdregressor__sample_weight": weights},
+        return_estimator=True,
     )
     assert result["test_score"].min() > 0.95
+    # Each fold's estimator got that fold's share of the weights.
+    for (train, _), fitted in zip(cv.split(X), result["estimator"], strict=True):
+        by_hand = clone(model).fit(
+            X[train], y[train], gdregressor__sample_weight=weights[train]
+        )
+        assert_array_equal(fitted[-1].coef_, by_hand[-1].coef_)
 
 
 # ---------------------------------------------------------------- curves
@@ -281,15 +293,13 @@ def test_learning_curve(iris):
         random_state=0,
         error_score="raise",
     )
-    assert_array_equal(sizes, [30, 60, 100])
     assert train.shape == test.shape == (3, 3)
     assert test[-1].mean() > 0.85
-    assert np.all((train >= 0) & (train <= 1))
 
 
 @pytest.mark.parametrize(
     ("Estimator", "data", "minimum"),
-    [(GDClassifier, "iris_scaled", 0.7), (GDRegressor, "regression", 0.9)],
+    [(GDClassifier, "iris", 0.7), (GDRegressor, "regression", 0.9)],
 )
 def test_learning_curve_incremental(Estimator, data, minimum, request):
     """exploit_incremental_learning=True calls partial_fit once per chunk."""
@@ -314,16 +324,6 @@ def test_learning_curve_incremental(Estimator, data, minimum, request):
     assert test[-1].mean() > minimum
 
 
-def test_incremental_learning_records_one_epoch_per_chunk(iris_scaled):
-    """What exploit_incremental_learning does, step by step."""
-    X, y = iris_scaled
-    est = GDClassifier(random_state=0)
-    chunks = np.array_split(np.random.RandomState(0).permutation(150), 5)
-    for i, rows in enumerate(chunks, start=1):
-        est.partial_fit(X[rows], y[rows], classes=np.unique(y))
-        assert est.n_epochs_ == i
-
-
 def test_validation_curve(regression):
     X, y = regression
     model = make_pipeline(StandardScaler(), GDRegressor(learning_rate=0.5))
@@ -344,8 +344,8 @@ def test_validation_curve(regression):
     assert means[2] < 0.5
 
 
-def test_validation_curve_classifier(iris_scaled):
-    X, y = iris_scaled
+def test_validation_curve_classifier(iris):
+    X, y = iris
     train, test = validation_curve(
         GDClassifier(random_state=0, tol=None),
         X,
@@ -453,8 +453,8 @@ def _assert_same_history_without_duration(a, b):
             assert_array_equal(a[key], b[key], err_msg=key)
 
 
-def test_pickled_estimator_is_independent(iris_scaled):
-    X, y = iris_scaled
+def test_pickled_estimator_is_independent(iris):
+    X, y = iris
     est = GDClassifier(max_epochs=5, random_state=0).fit(X, y)
     restored = pickle.loads(pickle.dumps(est))
     coef = est.coef_.copy()
@@ -464,8 +464,8 @@ def test_pickled_estimator_is_independent(iris_scaled):
     assert restored.n_epochs_ == 6
 
 
-def test_pickle_after_warm_start_continues_the_optimizer_state(iris_scaled):
-    X, y = iris_scaled
+def test_pickle_after_warm_start_continues_the_optimizer_state(iris):
+    X, y = iris
     params = {"batch_size": None, "shuffle": False, "tol": None, "random_state": 0}
     est = GDClassifier(max_epochs=4, **params).fit(X, y)
     restored = pickle.loads(pickle.dumps(est))
@@ -475,8 +475,8 @@ def test_pickle_after_warm_start_continues_the_optimizer_state(iris_scaled):
     assert_allclose(restored.history_["loss"], whole.history_["loss"], rtol=1e-10)
 
 
-def test_pickle_with_verbose_and_callbacks(iris_scaled, capsys):
-    X, y = iris_scaled
+def test_pickle_with_verbose_and_callbacks(iris, capsys):
+    X, y = iris
     est = GDClassifier(
         max_epochs=3, verbose=2, callbacks=[CountingCallback()], random_state=0
     ).fit(X, y)
@@ -485,9 +485,9 @@ def test_pickle_with_verbose_and_callbacks(iris_scaled, capsys):
     assert_array_equal(restored.predict(X), est.predict(X))
 
 
-def test_pickle_with_progress_bar(iris_scaled):
+def test_pickle_with_progress_bar(iris):
     pytest.importorskip("tqdm")
-    X, y = iris_scaled
+    X, y = iris
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = GDClassifier(max_epochs=3, verbose=1, random_state=0).fit(X, y)
@@ -496,10 +496,10 @@ def test_pickle_with_progress_bar(iris_scaled):
 
 
 @pytest.mark.parametrize("Estimator", [GDClassifier, MLPClassifier])
-def test_set_params_loss_without_refit_keeps_the_fitted_link(Estimator, iris_scaled):
+def test_set_params_loss_without_refit_keeps_the_fitted_link(Estimator, iris):
     # Prediction reads the loss the parameters were fitted with, not the
     # current hyperparameter: a fitted log-loss model keeps its softmax.
-    X, y = iris_scaled
+    X, y = iris
     est = Estimator(loss="log_loss", max_epochs=5, random_state=0).fit(X, y)
     proba = est.predict_proba(X)
     est.set_params(loss="modified_huber")

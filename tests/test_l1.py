@@ -4,6 +4,8 @@ coordinate's effective step size, and momentum learns the step taken)."""
 
 import numpy as np
 import pytest
+from _fitting import fit_quietly, full_batch
+from _references import objective
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import ElasticNet, Lasso
 from sklearn.preprocessing import StandardScaler
@@ -28,27 +30,22 @@ def diabetes():
     return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
 
 
-def objective(X, y, coef, intercept, alpha, l1_ratio):
-    residual = X @ coef + intercept - y
-    return (
-        0.5 * np.mean(residual**2)
-        + alpha * l1_ratio * np.abs(coef).sum()
-        + 0.5 * alpha * (1 - l1_ratio) * coef @ coef
-    )
+def squared_error_objective(X, y, coef, intercept, alpha, l1_ratio):
+    return objective("squared_error", X, y[:, None], coef, intercept, alpha, l1_ratio)
 
 
 def fit_full_batch(X, y, optimizer, **params):
-    return GDRegressor(
+    """Full batch until the loss improves by less than 1e-12 in 200 epochs."""
+    est = full_batch(
+        GDRegressor,
+        RATES[optimizer],
+        5000,
         optimizer=optimizer,
-        learning_rate=RATES[optimizer],
-        batch_size=None,
-        schedule="constant",
-        max_epochs=5000,
         tol=1e-12,
         n_iter_no_change=200,
-        random_state=0,
         **params,
-    ).fit(X, y)
+    )
+    return fit_quietly(est, X, y)
 
 
 @pytest.mark.parametrize("optimizer", sorted(RATES))
@@ -59,8 +56,8 @@ def test_l1_reaches_lassos_objective_and_zero_set(diabetes, optimizer):
     assert 0 < np.sum(lasso.coef_ == 0) < X.shape[1]  # some, not all, are zero
     est = fit_full_batch(X, y, optimizer, penalty="l1", alpha=alpha)
     assert est.converged_
-    ours = objective(X, y, est.coef_, est.intercept_, alpha, 1.0)
-    reference = objective(X, y, lasso.coef_, lasso.intercept_, alpha, 1.0)
+    ours = squared_error_objective(X, y, est.coef_, est.intercept_, alpha, 1.0)
+    reference = squared_error_objective(X, y, lasso.coef_, lasso.intercept_, alpha, 1.0)
     assert ours <= reference * 1.005
     np.testing.assert_array_equal(
         np.flatnonzero(est.coef_ == 0), np.flatnonzero(lasso.coef_ == 0)
@@ -77,8 +74,8 @@ def test_elasticnet_reaches_elasticnets_objective_and_zero_set(diabetes, optimiz
     est = fit_full_batch(
         X, y, optimizer, penalty="elasticnet", alpha=alpha, l1_ratio=l1_ratio
     )
-    ours = objective(X, y, est.coef_, est.intercept_, alpha, l1_ratio)
-    reference = objective(
+    ours = squared_error_objective(X, y, est.coef_, est.intercept_, alpha, l1_ratio)
+    reference = squared_error_objective(
         X, y, reference_model.coef_, reference_model.intercept_, alpha, l1_ratio
     )
     assert ours <= reference * 1.005

@@ -1,15 +1,21 @@
 """Properties over generated data: finiteness, repeatability and monotone descent."""
 
 import math
-import warnings
 
 import numpy as np
+import pytest
+from _fitting import fit_quietly, full_batch
+from _references import lipschitz
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from sklearn.exceptions import ConvergenceWarning
 
-from skfit import GDClassifier, GDRegressor, LossSpikeWarning
+from skfit import GDClassifier, GDRegressor
+
+# Only the expected warnings are silenced (spike warnings here, convergence warnings
+# by fit_quietly): pytest's configuration still turns RuntimeWarnings raised in skfit
+# (overflow, invalid values) into errors.
+pytestmark = pytest.mark.filterwarnings("ignore::skfit.LossSpikeWarning")
 
 SETTINGS = settings(
     max_examples=25,
@@ -41,15 +47,6 @@ def datasets(draw, scale=1e3, min_rows=2, max_rows=16, classifier=False):
     else:
         y = draw(arrays(np.float64, n, elements=elements))
     return X, y
-
-
-def fit_quietly(est, X, y, **kwargs):
-    # Only the expected warnings are silenced: pytest's configuration still turns
-    # RuntimeWarnings raised in skfit (overflow, invalid values) into errors.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", LossSpikeWarning)
-        return est.fit(X, y, **kwargs)
 
 
 # ------------------------------------------------------------ finiteness
@@ -154,14 +151,6 @@ def test_same_random_state_gives_identical_classifier_fits(data, params):
 
 
 # ------------------------------------------------------------ monotone descent
-def lipschitz(X, sample_weight, curvature, alpha):
-    """An upper bound of the Lipschitz constant of the objective's smooth part:
-    curvature * lambda_max of the weighted second moment of [X, 1], plus alpha."""
-    Xt = np.hstack([X, np.ones((X.shape[0], 1))])
-    M = (Xt * sample_weight[:, None]).T @ Xt / sample_weight.sum()
-    return curvature * np.linalg.eigvalsh(M)[-1] + alpha
-
-
 descent_parameters = st.fixed_dictionaries(
     {
         "penalty": st.sampled_from([None, "l2", "l1", "elasticnet"]),
@@ -188,17 +177,7 @@ def check_monotone_descent(Estimator, X, y, curvature, params, weight_seed):
     rate = step_fraction / lipschitz(X, sw, curvature, alpha)
     if not rate > 0:  # an all-zero X with no intercept leaves nothing to learn
         return
-    est = Estimator(
-        optimizer="sgd",
-        batch_size=None,
-        learning_rate=rate,
-        max_epochs=30,
-        tol=None,
-        shuffle=False,
-        spike_policy="ignore",
-        random_state=0,
-        **params,
-    )
+    est = full_batch(Estimator, rate, 30, **params)
     fit_quietly(est, X, y, sample_weight=sw if weighted else None)
     losses = est.history_["loss"]
     assert len(losses) == 30
@@ -252,16 +231,7 @@ def test_divergence_restores_the_best_finite_parameters(data, overshoot, classif
         return
     # A full-batch step well above 2 / L: gradient descent overshoots and explodes.
     rate = min(overshoot * 2 / L, 1e6)
-    est = Estimator(
-        optimizer="sgd",
-        batch_size=None,
-        learning_rate=rate,
-        penalty=None,
-        max_epochs=60,
-        tol=None,
-        shuffle=False,
-        spike_policy="ignore",
-    )
+    est = full_batch(Estimator, rate, 60, penalty=None)
     fit_quietly(est, X, y)
     event(f"stop_reason={est.stop_reason_}")
     assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))

@@ -1,15 +1,18 @@
 """Loss spikes: detection against injected faults, and every policy's contract."""
 
+import math
 import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
 from skfit import GDClassifier, GDRegressor, LossSpikeError, LossSpikeWarning
+from skfit._training._spikes import ROLLBACK_LIMIT, SKIP_LIMIT
 from skfit.callbacks import Callback
 from skfit.spikes import SpikeDetector
 
@@ -178,10 +181,12 @@ def test_raise_gives_the_spike_record_and_keeps_the_estimator():
     assert est.n_epochs_ == 3
 
 
-@pytest.mark.parametrize("policy", ["skip", "rollback"])
-def test_repeated_spikes_stop_training(policy):
+@pytest.mark.parametrize(
+    "policy, limit", [("skip", SKIP_LIMIT), ("rollback", ROLLBACK_LIMIT)]
+)
+def test_repeated_spikes_stop_training(policy, limit):
     X, y = standard_regression(6, n_samples=320)
-    # Every batch holds a bad row once the detector has warmed up.
+    # Every batch holds a bad row; the detector warmed up on clean rows first.
     bad = np.arange(0, 320, 8)
     est = GDRegressor(
         spike_policy=policy, max_epochs=50, tol=None, shuffle=False, random_state=0
@@ -189,7 +194,10 @@ def test_repeated_spikes_stop_training(policy):
     est.fit(X[:200], y[:200])
     est.set_params(warm_start=True).fit(X, with_bad_rows(y, bad))
     assert est.stop_reason_ == "spike"
-    assert est.n_epochs_ < 50 + est.history_["epoch"][0] + 1000
+    # Ten batches of 32 an epoch, every one a spike: training stops at the end of
+    # the epoch in which the spikes (skip) or rollbacks in a row pass the limit.
+    assert_array_equal(est.history_["n_spikes"][50:], 10)
+    assert est.n_epochs_ == 50 + math.ceil((limit + 1) / 10)
     assert np.all(np.isfinite(est.coef_))
 
 

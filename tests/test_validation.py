@@ -2,33 +2,19 @@
 problem, and a refused (or failed) call leaves a fitted estimator as it was."""
 
 import copy
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _fitting import fit_quietly
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_iris
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.preprocessing import StandardScaler
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skfit import GDClassifier, GDRegressor
 from skfit.callbacks import Callback
 
 ESTIMATORS = [GDRegressor, GDClassifier]
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 def partial_fit(estimator, X, y, **kwargs):
@@ -324,12 +310,6 @@ def test_classifier_methods_before_fit_raise_not_fitted(iris):
     for method in (est.decision_function, est.predict_proba, est.predict_log_proba):
         with pytest.raises(NotFittedError):
             method(X)
-
-
-def test_not_fitted_error_is_a_value_error(iris):
-    X, _ = iris
-    with pytest.raises(ValueError):
-        GDRegressor().predict(X)
 
 
 # ---------------------------------------------------------------- nothing half-way

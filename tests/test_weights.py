@@ -2,12 +2,11 @@
 held-out shares') is checked and refused by name (issue 13, item 3)."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 from _datasets import classification_data, regression_data
-from sklearn.exceptions import ConvergenceWarning
+from _fitting import fit_quietly
 
 from skfit import GDClassifier, GDRegressor
 
@@ -20,12 +19,6 @@ def regression():
 @pytest.fixture(scope="module")
 def classification():
     return classification_data(2, n_samples=120)
-
-
-def fit_quietly(estimator, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, **kwargs)
 
 
 @pytest.fixture(scope="module")

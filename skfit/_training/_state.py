@@ -14,6 +14,19 @@ from ._stopping import Divergence
 __all__ = ["TrainingConfig", "TrainingData", "TrainingOutcome", "TrainingState"]
 
 
+#: The state objects a failed call restores whole, from copies.
+_UNDONE_WHOLE = (
+    "loss",
+    "optimizer",
+    "schedule",
+    "spike_detector",
+    "row_detector",
+    "random_state",
+    "target_scaling",
+    "divergence",
+)
+
+
 @dataclass
 class TrainingState:
     """What persists between ``fit`` and ``partial_fit`` calls: parameters,
@@ -58,16 +71,7 @@ class TrainingState:
 
     def checkpoint(self):
         """Everything needed to undo a whole call: see :meth:`rollback`."""
-        objects = (
-            self.loss,
-            self.optimizer,
-            self.schedule,
-            self.spike_detector,
-            self.row_detector,
-            self.random_state,
-            self.target_scaling,
-            self.divergence,
-        )
+        objects = {name: getattr(self, name) for name in _UNDONE_WHOLE}
         return (
             self.snapshot(),
             copy.deepcopy(objects),
@@ -78,16 +82,8 @@ class TrainingState:
 
     def rollback(self, checkpoint):
         snapshot, objects, network_settings, counts = checkpoint
-        (
-            self.loss,
-            self.optimizer,
-            self.schedule,
-            self.spike_detector,
-            self.row_detector,
-            self.random_state,
-            self.target_scaling,
-            self.divergence,
-        ) = objects
+        for name, value in objects.items():
+            setattr(self, name, value)
         self.network.activation, self.network.dropout = network_settings
         n_epochs, n_spikes, self.t, self.rate_factor = counts
         self.restore(snapshot)

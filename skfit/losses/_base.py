@@ -221,35 +221,9 @@ class FormulaLoss(Loss):
         return self.kernel(dtype)
 
     def loss(self, y, raw):
-        """Per-sample loss, summed over output columns, shape ``(n_samples,)``.
-
-        Parameters
-        ----------
-        y : ndarray of shape (n_samples, n_outputs)
-            Targets; for classification, indicator columns.
-        raw : ndarray of shape (n_samples, n_outputs)
-            Raw model outputs.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
         return self.loss_gradient(y, raw)[0]
 
     def gradient(self, y, raw):
-        """Derivative of the per-sample loss with respect to ``raw``.
-
-        Parameters
-        ----------
-        y : ndarray of shape (n_samples, n_outputs)
-            Targets; for classification, indicator columns.
-        raw : ndarray of shape (n_samples, n_outputs)
-            Raw model outputs.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_outputs)
-        """
         return self.loss_gradient(y, raw)[1]
 
     def loss_gradient(self, y, raw):
