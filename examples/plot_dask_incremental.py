@@ -14,6 +14,7 @@ one ``history_`` record per pass, every batch's loss, and loss spikes whose rows
 are row numbers in the whole array.
 """
 
+# requires: dask, distributed
 import dask.array as da
 import numpy as np
 from sklearn.metrics import accuracy_score

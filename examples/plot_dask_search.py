@@ -20,6 +20,7 @@ In a script, create a cluster of worker *processes* (``LocalCluster()``) under
 ``if __name__ == "__main__":``, as multiprocessing requires.
 """
 
+# requires: dask, distributed
 import joblib
 import numpy as np
 from distributed import Client, LocalCluster

@@ -8,6 +8,7 @@ ONNX model runs in onnxruntime, or any ONNX runtime, without Python or skfit,
 and gives the same labels and probabilities to float32 rounding.
 """
 
+# requires: onnxruntime, skl2onnx
 import tempfile
 from pathlib import Path
 

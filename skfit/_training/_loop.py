@@ -302,7 +302,7 @@ class Training:
         applied = finite & np.isfinite(norms)
         total_weight = weights[finite].sum()
         loss = (
-            float(weights[finite] @ losses[finite]) / total_weight
+            float(weights[finite] @ losses[finite] / total_weight)
             if total_weight > 0
             else math.nan
         )
