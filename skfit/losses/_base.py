@@ -227,20 +227,7 @@ class FormulaLoss(Loss):
         return self.loss_gradient(y, raw)[1]
 
     def loss_gradient(self, y, raw):
-        """Return ``(loss(y, raw), gradient(y, raw))`` from one pass of the formula.
-
-        Parameters
-        ----------
-        y : ndarray of shape (n_samples, n_outputs)
-            Targets; for classification, indicator columns.
-        raw : ndarray of shape (n_samples, n_outputs)
-            Raw model outputs.
-
-        Returns
-        -------
-        losses : ndarray of shape (n_samples,)
-        gradient : ndarray of shape (n_samples, n_outputs)
-        """
+        # Both from one pass of the formula (the documentation is Loss's).
         raw = np.ascontiguousarray(raw)
         if raw.dtype not in (np.float32, np.float64):
             raw = raw.astype(np.float64)
