@@ -27,8 +27,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check skfit tests examples benchmarks docs
 	$(VENV)/bin/lint-imports
 
+# Two worker processes: one per core of the CI machine.
 test: lint
-	$(PYTHON) -m pytest -q -p no:cacheprovider
+	$(PYTHON) -m pytest -q -p no:cacheprovider -n 2
 
 # The suite on the oldest numpy, scipy, scikit-learn and numba that setup.cfg admits.
 $(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
@@ -38,7 +39,7 @@ $(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
 	touch $@
 
 test-oldest: $(OLDEST)/.installed
-	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider -n 2
 
 # The documentation site, with Sphinx's warnings as errors; the gallery runs the
 # examples (those whose optional extras are missing are shown without running).

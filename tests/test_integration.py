@@ -326,7 +326,7 @@ def test_learning_curve_incremental(Estimator, data, minimum, request):
 
 def test_validation_curve(regression):
     X, y = regression
-    model = make_pipeline(StandardScaler(), GDRegressor(learning_rate=0.5))
+    model = make_pipeline(StandardScaler(), GDRegressor(random_state=0))
     alphas = [1e-4, 1.0, 100.0]
     train, test = validation_curve(
         model,

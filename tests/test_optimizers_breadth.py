@@ -101,7 +101,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("optimizer, rule, initial", CASES, ids=repr)
+@pytest.mark.parametrize(
+    "optimizer, rule, initial", CASES, ids=[repr(case[0]) for case in CASES]
+)
 def test_first_three_steps_match_a_scalar_reference(optimizer, rule, initial):
     steps, state = optimizer_steps(optimizer)
     expected = per_coordinate_steps(rule, initial)
