@@ -68,11 +68,11 @@ def _rule(kernel_type, rate=_constant_rate, settle=_no_settling):
     ``kernel_type``."""
 
     def register(coordinate):
-        compiled = jit(coordinate, fastmath=FASTMATH)
+        compiled = jit(coordinate, fastmath=FASTMATH, inline=True)
         _RULES[kernel_type] = (
-            jit(rate, fastmath=FASTMATH),
+            jit(rate, fastmath=FASTMATH, inline=True),
             compiled,
-            jit(settle, fastmath=FASTMATH),
+            jit(settle, fastmath=FASTMATH, inline=True),
         )
         return compiled
 

@@ -38,7 +38,7 @@ def penalty_value(l2, l1, weights):
     return penalty_of_sums(l2, l1, squares, absolutes)
 
 
-@jit(fastmath=FASTMATH)
+@jit(fastmath=FASTMATH, inline=True)
 def soft_threshold(w, threshold):
     """Soft-thresholding, ``sign(w) * max(|w| - threshold, 0)``."""
     shrunk = max(abs(w) - threshold, 0.0)

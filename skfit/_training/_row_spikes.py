@@ -157,7 +157,7 @@ def begin_rows(kernel, stats, threshold):
     )
 
 
-@jit
+@jit(inline=True)
 def tally_row(cutoffs, tallies, loss):
     """Tally one row's loss into the batch's ``(rows above the median, rows above
     the high quantile)``; return them and whether :func:`note_row` must see the
@@ -173,7 +173,7 @@ def tally_row(cutoffs, tallies, loss):
     )
 
 
-@jit
+@jit(inline=True)
 def note_row(stats, recent, cutoffs, loss, position, positions, losses, n_culprits):
     """Keep a warm-up row's loss among the recent ones, and record a culprit's
     position and loss at index ``n_culprits`` of ``positions`` and ``losses``;

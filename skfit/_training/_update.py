@@ -18,7 +18,7 @@ from ._penalty import soft_threshold
 __all__ = ["Update", "apply_update", "sparse_penalty_weights"]
 
 
-@jit(fastmath=FASTMATH)
+@jit(fastmath=FASTMATH, inline=True)
 def _update_coordinate(kernel, params, grad, first, second, i, rate_t, shrink, l1):
     """Update coordinate ``i`` and consume its gradient (set it to 0); return the
     changes of its square and of its absolute value."""
@@ -33,7 +33,7 @@ def _update_coordinate(kernel, params, grad, first, second, i, rate_t, shrink, l
     return w * w - before * before, abs(w) - abs(before)
 
 
-@jit(fastmath=FASTMATH)
+@jit(fastmath=FASTMATH, inline=True)
 def apply_update(
     kernel,
     params,

@@ -50,7 +50,7 @@ def _formula(kernel_type):
     """Compile ``function`` and register it as the formula of ``kernel_type``."""
 
     def register(function):
-        compiled = jit(function, fastmath=FASTMATH)
+        compiled = jit(function, fastmath=FASTMATH, inline=True)
         _FORMULAS[kernel_type] = compiled
         return compiled
 
@@ -122,7 +122,7 @@ def _poisson(kernel, raw, y, grad):
     return total
 
 
-@jit(fastmath=FASTMATH)
+@jit(fastmath=FASTMATH, inline=True)
 def _logistic(z, target):
     """The binary log-loss ``log(1 + exp(z)) - target * z`` of one logit and its
     derivative ``sigmoid(z) - target``."""
