@@ -33,9 +33,7 @@ class CompiledFunction:
     def __init__(self, function, fastmath, inline):
         self.py_func = function
         self.fastmath = fastmath
-        # numba's inlining pass reads this (duck typing, as for its dispatchers)
-        # to inline a call from compiled code.
-        self.targetoptions = {"inline": "always"} if inline else {}
+        self.inline = inline
         self._dispatcher = None
         self.__doc__ = function.__doc__
         self.__name__ = function.__name__
@@ -59,6 +57,12 @@ class CompiledFunction:
             self._dispatcher = dispatcher
         return self._dispatcher
 
+    @property
+    def targetoptions(self):
+        """The options numba's inlining pass reads (by duck typing, as on its own
+        dispatchers) to inline a call from compiled code."""
+        return {"inline": "always"} if self.inline and _inlines() else {}
+
     def __call__(self, *args):
         return self.dispatcher(*args)
 
@@ -73,7 +77,8 @@ def jit(function=None, *, fastmath=False, inline=False):
     ``inline`` makes compiled callers inline its code: for the formulas called once
     per row or per coordinate, where a call across compiled modules (which LLVM
     cannot inline) made a row loop 3-5 times slower. It costs compile time, so the
-    functions called once per batch or from Python are left as calls.
+    functions called once per batch or from Python are left as calls, and numba
+    before 0.60 inlines nothing (see :func:`_inlines`).
     """
     if function is None:
         return lambda function: jit(function, fastmath=fastmath, inline=inline)
@@ -97,6 +102,14 @@ def on_first_use(function):
     return function
 
 
+def _inlines():
+    """Whether this numba inlines the functions marked for it: before 0.60 its
+    inlining pass made the first fit's compilation five times slower (58 s
+    against 11 s measured with numba 0.57), more than the calls cost."""
+    version = importlib.import_module("numba").__version__
+    return tuple(int(part) for part in version.split(".")[:2]) >= (0, 60)
+
+
 def _start():
     global _started
     if _started:
@@ -112,8 +125,10 @@ def _start():
 
     for stub, implementation in _OVERLOADS:
         # The overloads dispatch on a kernel's type: inlined, they cost nothing.
-        numba_overload(stub, inline="always", jit_options={"cache": True})(
-            implementation
-        )
+        numba_overload(
+            stub,
+            inline="always" if _inlines() else "never",
+            jit_options={"cache": True},
+        )(implementation)
     for function in _FIRST_USE:
         function()
