@@ -91,9 +91,15 @@ class Training:
     def sparse_penalty_weights(self):
         """Per feature, the penalty's multiplier in a sparse update (see
         :func:`~skfit._training._update.sparse_penalty_weights`), or None for a
-        dense or hidden-layer model."""
+        dense or hidden-layer model, or one batch per epoch."""
         X = self.data.X
-        if not sparse.issparse(X) or self.state.network.n_layers != 1:
+        # A full batch holds every feature: each weight moves, as in dense updates,
+        # which also spare it the search for the batch's features.
+        if (
+            not sparse.issparse(X)
+            or self.state.network.n_layers != 1
+            or len(self.batches) == 1
+        ):
             return None
         rows = self.data.rows
         out = np.empty(X.shape[1])
