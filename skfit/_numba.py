@@ -74,11 +74,11 @@ def jit(function=None, *, fastmath=False, inline=False):
     """``function`` compiled in nopython mode and cached on disk, on first call.
 
     ``fastmath`` takes :data:`FASTMATH` (or False: exact IEEE arithmetic).
-    ``inline`` makes compiled callers inline its code: for the formulas called once
-    per row or per coordinate, where a call across compiled modules (which LLVM
-    cannot inline) made a row loop 3-5 times slower. It costs compile time, so the
-    functions called once per batch or from Python are left as calls, and numba
-    before 0.60 inlines nothing (see :func:`_inlines`).
+    ``inline`` makes compiled callers inline its code (numba's own inlining, on its
+    intermediate code): for the formulas called once per row or per coordinate,
+    whose calls LLVM left as calls in the row loops, 3-5 times slower. It costs
+    compile time, so the functions called once per batch or from Python are left
+    as calls, and numba before 0.60 inlines nothing (see :func:`_inlines`).
     """
     if function is None:
         return lambda function: jit(function, fastmath=fastmath, inline=inline)
