@@ -8,6 +8,7 @@ functions call one another as numba functions, and the overloads and intrinsics
 registered with :func:`overload` and :func:`on_first_use` are in place.
 """
 
+import functools
 import importlib
 
 __all__ = ["FASTMATH", "CompiledFunction", "jit", "on_first_use", "overload"]
@@ -102,6 +103,7 @@ def on_first_use(function):
     return function
 
 
+@functools.cache
 def _inlines():
     """Whether this numba inlines the functions marked for it: before 0.60 its
     inlining pass made the first fit's compilation five times slower (58 s
