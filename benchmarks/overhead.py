@@ -144,7 +144,7 @@ def compiled_kernel(row_check):
     tree.body[0].decorator_list = []
     if not row_check:
         tree = ast.fix_missing_locations(Strip().visit(tree))
-        assert "tally_row" not in ast.unparse(tree)
+        assert "check_rows" not in ast.unparse(tree)
     namespace = dict(vars(_compiled_batches))
     exec(compile(tree, "<epoch kernel>", "exec"), namespace)
     return numba.njit(nogil=True, fastmath=FASTMATH)(namespace["_train_epoch"])

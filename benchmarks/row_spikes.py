@@ -17,7 +17,11 @@ or in order, and the script counts:
 * precision: the share of the rows the spikes name (``sample_indices``: the
   culprits, or a whole batch when the batch as a whole spiked) that are planted;
 * rows found: the share of the planted rows that :func:`skfit.suspect_rows` lists
-  at the end of the fit.
+  at the end of the fit;
+* flipped to the clean answer: the share of the planted classification rows whose
+  flipped label is the one ``LogisticRegression``, fitted on the clean data, gives
+  their clean features. Their loss is that of a well-fitted row, so no rule on
+  losses can find them; only their norm sets them apart.
 
 For comparison, GDClassifier is also run with the batch check alone (the per-row
 check's ``RowSpikeDetector.check`` patched to find nothing, in the Python loop).
@@ -47,6 +51,7 @@ from sklearn.datasets import (
     make_classification,
     make_regression,
 )
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -59,7 +64,12 @@ from skfit import (
     suspect_rows,
 )
 from skfit._training._loop import Training
-from skfit._training._row_spikes import WARMUP_ROWS, RowSpikeDetector
+from skfit._training._row_spikes import (
+    HIGH_SHARE,
+    LEAST_NORM_SPREAD,
+    WARMUP_ROWS,
+    RowSpikeDetector,
+)
 from skfit.spikes import WARMUP_BATCHES
 
 HERE = Path(__file__).resolve().parent
@@ -122,6 +132,16 @@ def planted(kind, seed, inflate):
     return X, y, bad
 
 
+def flipped_to_the_clean_answer(seed, bad):
+    """How many of the planted classification rows get, by the flip, the label
+    that a logistic regression fitted on the clean data gives them."""
+    X, y = classification_data(seed, n_informative=2)
+    margins = (2 * y[bad] - 1) * LogisticRegression().fit(X, y).decision_function(
+        X[bad]
+    )
+    return int((margins < 0).sum())
+
+
 def batches_holding(orders, bad, n_rows):
     """For each epoch, the batch numbers whose rows include a planted one."""
     held = []
@@ -134,10 +154,12 @@ def batches_holding(orders, bad, n_rows):
 
 def detection(kind, inflate, seeds, epochs, mlp=False):
     """Recall (rest of the warm-up epoch, next epoch, all after the warm-up),
-    precision and rows found over seeds, rows shuffled and in order."""
+    precision, rows found and rows flipped to the clean answer over seeds, rows
+    shuffled and in order."""
     counts = np.zeros((3, 2), dtype=int)  # (hit, held) per recall window
     named = np.zeros(2, dtype=int)  # planted, all
     found = np.zeros(2, dtype=int)  # planted rows suspected, planted rows
+    agreeing = np.zeros(2, dtype=int)  # flipped to the clean answer, planted rows
     n_batches = -(-N_ROWS // BATCH)
     warm = max(WARMUP_BATCHES, -(-WARMUP_ROWS // BATCH))
     for seed in seeds:
@@ -177,7 +199,9 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
                     spike.sample_indices.size,
                 )
             found += (np.isin(bad, suspect_rows(est).index).sum(), bad.size)
-    return counts, named, found
+            if kind == "classification":
+                agreeing += (flipped_to_the_clean_answer(seed, bad), bad.size)
+    return counts, named, found, agreeing
 
 
 def clean_cases(quick):
@@ -289,8 +313,9 @@ def main():
         f"{BATCH}, {epochs} epochs, seeds {seeds.start}-{seeds.stop - 1}, rows "
         "shuffled and in order\n",
         "| planted rows | model | recall, rest of warm-up epoch | recall, next "
-        "epoch | recall, all epochs | precision of named rows | rows found |",
-        "| --- | --- | --: | --: | --: | --: | --: |",
+        "epoch | recall, all epochs | precision of named rows | rows found | "
+        "flipped to the clean answer |",
+        "| --- | --- | --: | --: | --: | --: | --: | --: |",
     ]
     plans = [("regression", None, "targets moved by 10 sd of y")]
     plans += [
@@ -310,11 +335,13 @@ def main():
                 patches.enter_context(
                     mock.patch.object(RowSpikeDetector, "check", lambda *args: 0)
                 )
-            counts, named, found = detection(kind, inflate, seeds, epochs, mlp=mlp)
+            counts, named, found, agreeing = detection(
+                kind, inflate, seeds, epochs, mlp=mlp
+            )
         lines.append(
             f"| {label} | {model} | "
             + " | ".join(percent(*c) for c in counts)
-            + f" | {percent(*named)} | {percent(*found)} |"
+            + f" | {percent(*named)} | {percent(*found)} | {percent(*agreeing)} |"
         )
     lines += [
         "",
@@ -334,6 +361,29 @@ def main():
                 f"{1000 * rows / n_epochs:.2f} ({rows}) | "
                 f"{1000 * whole / n_epochs:.2f} ({whole}) |"
             )
+    lines += [
+        "",
+        "# Clean data: the longest row against the norms' cutoff\n",
+        "The norm check's cutoff (spike_threshold=6) over the rows' norms, and the "
+        "longest row's norm as a share of it: a row beyond 100% that the model fits "
+        "worse than nearly every row would be named.\n",
+        "| data | median norm | 98th percentile | cutoff | longest row | share |",
+        "| --- | --: | --: | --: | --: | --: |",
+    ]
+    for label, make in [
+        ("breast cancer", cancer),
+        ("digits", digits),
+        ("diabetes", diabetes),
+        ("regression", regression_data),
+        ("overlapping classes", lambda seed: classification_data(seed, class_sep=0.5)),
+    ]:
+        norms = np.linalg.norm(make(0)[0], axis=1)
+        median, high = np.quantile(norms, [0.5, 1 - HIGH_SHARE])
+        cutoff = median + 6 * max(high - median, LEAST_NORM_SPREAD * median)
+        lines.append(
+            f"| {label} | {median:.2f} | {high:.2f} | {cutoff:.2f} | "
+            f"{norms.max():.2f} | {100 * norms.max() / cutoff:.0f}% |"
+        )
     lines.append(f"\n{time.perf_counter() - start:.0f} s.")
     table = "\n".join(lines) + "\n"
     if not args.quick:

@@ -74,7 +74,10 @@ _TRAINING_PARAMETERS = """
         residual, or minus its margin, read off its loss) exceeds the running
         median of recent rows' deviations by more than this many running spreads
         (the distance from that median to the running 98th percentile, after a
-        warm-up of 20 batches and 640 rows). The default stays quiet on the
+        warm-up of 20 batches and 640 rows); or when its deviation exceeds that
+        98th percentile and its features' norm exceeds the median norm of the
+        training rows by more than this many spreads of the norms (median to 98th
+        percentile, at least half the median). The default stays quiet on the
         ordinary noise of clean data, batches of 16 rows or more, and the hard
         rows of classification.
     shuffle : bool, default=True

@@ -79,11 +79,11 @@ def classification(seed, n=N_ROWS, class_sep=1.0):
     return StandardScaler().fit_transform(X), y
 
 
-def planted(kind, seed, n_bad=10):
+def planted(kind, seed, n_bad=10, inflate=30):
     """Data with ``n_bad`` corrupted rows, and their row numbers: regression
     targets moved by 10 standard deviations, or classification rows (of
     ``make_classification``'s default classes, without its random labels) whose
-    features are multiplied by 30 and whose label is flipped."""
+    features are multiplied by ``inflate`` and whose label is flipped."""
     rng = np.random.default_rng(seed)
     bad = np.sort(rng.choice(N_ROWS, n_bad, replace=False))
     if kind == "regression":
@@ -92,7 +92,7 @@ def planted(kind, seed, n_bad=10):
     else:
         X, y = make_classification(N_ROWS, 10, flip_y=0.0, random_state=seed)
         X = StandardScaler().fit_transform(X)
-        X[bad] *= 30
+        X[bad] *= inflate
         y[bad] = 1 - y[bad]
     return X, y, bad
 
@@ -111,8 +111,8 @@ def recorded_orders():
         yield orders
 
 
-def fit_planted(kind, seed, shuffle, **params):
-    X, y, bad = planted(kind, seed)
+def fit_planted(kind, seed, shuffle, inflate=30, **params):
+    X, y, bad = planted(kind, seed, inflate=inflate)
     Estimator = GDRegressor if kind == "regression" else GDClassifier
     est = Estimator(
         max_epochs=2,
@@ -135,24 +135,39 @@ def holding(orders, bad):
     return held
 
 
+def contradicting(kind, seed, bad):
+    """The planted rows whose corrupted target a model of the clean data rejects:
+    every moved regression target, and the flipped labels that a logistic
+    regression fitted on the clean rows does not give their clean features."""
+    if kind == "regression":
+        return bad
+    X, y = make_classification(N_ROWS, 10, flip_y=0.0, random_state=seed)
+    X = StandardScaler().fit_transform(X)
+    clean = LogisticRegression().fit(X, y)
+    return bad[(2 * y[bad] - 1) * clean.decision_function(X[bad]) > 0]
+
+
 # ------------------------------------------------------------------ planted rows
 @pytest.mark.parametrize(
-    "kind, recall", [("regression", 0.95), ("classification", 0.8)]
+    "kind, inflate",
+    [("regression", None), ("classification", 10), ("classification", 30)],
+    ids=["regression", "classification-x10", "classification-x30"],
 )
-def test_planted_rows_are_named_from_the_first_epoch_after_the_warm_up(kind, recall):
-    # A flipped row near the class boundary, or one the model has partly fitted
-    # (its inflated features give it the weight of many rows), has a loss within
-    # the range of clean rows' own: no per-row rule can name it without naming
-    # clean rows too, so recall on classification is lower (about 80% over 20
-    # seeds in benchmarks/results_row_spikes.md; 90% over these).
+def test_planted_rows_are_named_from_the_first_epoch_after_the_warm_up(kind, inflate):
+    # A flipped row near the class boundary has a loss within the range of clean
+    # rows' own; its inflated features are what name it (the norm check). A row
+    # whose flip gives it the label a model of the clean data gives it is fitted
+    # like a clean row, and no rule on losses can name it: recall is counted over
+    # the batches holding a row that the clean model contradicts (about 91% of
+    # the flipped rows; benchmarks/results_row_spikes.md).
     hits = held = named = planted_named = 0
     for seed in range(3):
         for shuffle in (True, False):
-            est, orders, bad = fit_planted(kind, seed, shuffle)
+            est, orders, bad = fit_planted(kind, seed, shuffle, inflate=inflate)
             spiked = {(s.epoch, s.batch) for s in est.spikes_}
             after_warm_up = {
                 (epoch, batch)
-                for epoch, batch in holding(orders, bad)
+                for epoch, batch in holding(orders, contradicting(kind, seed, bad))
                 if (epoch - 1) * BATCHES_PER_EPOCH + batch >= WARMUP
             }
             hits += len(after_warm_up & spiked)
@@ -162,8 +177,8 @@ def test_planted_rows_are_named_from_the_first_epoch_after_the_warm_up(kind, rec
                 planted_named += np.isin(spike.sample_indices, bad).sum()
     # Recall per batch holding a planted row, over the rest of the first epoch and
     # the whole second one; precision over every row a spike names.
-    assert held > 90
-    assert hits / held >= recall
+    assert held > 80
+    assert hits / held >= 0.95
     assert planted_named / named >= 0.9
 
 
@@ -318,8 +333,8 @@ def test_compiled_and_python_runners_flag_the_same_rows(kind, shuffle):
         np.testing.assert_array_equal(a.batch_indices, b.batch_indices)
         np.testing.assert_allclose(a.culprit_losses, b.culprit_losses, rtol=1e-5)
     np.testing.assert_allclose(
-        compiled._state.row_detector.stats[:2],
-        python._state.row_detector.stats[:2],
+        compiled._state.row_detector.stats[:4],
+        python._state.row_detector.stats[:4],
         rtol=1e-7,
     )
 
@@ -421,7 +436,7 @@ def test_quiet_during_the_warm_up_except_for_non_finite_rows():
     kernel = SquaredError().deviation_kernel(np.float64)
     positions, losses = np.empty(4, dtype=np.intp), np.empty(4)
     huge = np.array([1.0, 1e6, np.inf, np.nan])
-    n = detector.check(kernel, huge, 100, positions, losses)
+    n = detector.check(kernel, huge, 100, positions, losses, np.ones(104))
     assert not detector.ready
     assert positions[:n].tolist() == [102, 103]
     assert losses[0] == np.inf and np.isnan(losses[1])
@@ -436,13 +451,106 @@ def test_running_statistics_track_the_median_and_98th_percentile():
     positions, losses = np.empty(32, dtype=np.intp), np.empty(32)
     medians, highs = [], []
     for _ in range(4000):
-        detector.check(kernel, 0.5 * rng.standard_normal(32) ** 2, 0, positions, losses)
+        row_losses = 0.5 * rng.standard_normal(32) ** 2
+        detector.check(kernel, row_losses, 0, positions, losses, np.ones(32))
         medians.append(detector.stats[0])
         highs.append(detector.stats[1])
     assert np.mean(medians[1000:]) == pytest.approx(norm.ppf(0.75), rel=0.03)
     assert np.mean(highs[1000:]) == pytest.approx(
         norm.ppf(1 - HIGH_SHARE / 2), rel=0.03
     )
+
+
+def test_norm_statistics_are_the_quantiles_of_the_rows_trained_on():
+    # One call: np.quantile's; calls of 1000 and 3000 rows: averaged by rows.
+    detector = RowSpikeDetector(threshold=6.0)
+    rng = np.random.default_rng(2)
+    first, second = rng.gamma(2.0, size=1000), 5 + rng.gamma(2.0, size=3000)
+    detector.learn_norms(first)
+    np.testing.assert_allclose(
+        detector.stats[2:4], np.quantile(first, [0.5, 1 - HIGH_SHARE])
+    )
+    detector.learn_norms(second)
+    np.testing.assert_allclose(
+        detector.stats[2:4],
+        0.25 * np.quantile(first, [0.5, 1 - HIGH_SHARE])
+        + 0.75 * np.quantile(second, [0.5, 1 - HIGH_SHARE]),
+    )
+
+
+def test_fit_and_partial_fit_learn_the_norms_of_the_rows_they_train_on():
+    X, y = classification(0, n=1000)
+    X[::2] *= 3
+    quantiles = lambda rows: np.quantile(  # noqa: E731
+        np.linalg.norm(rows, axis=1), [0.5, 1 - HIGH_SHARE]
+    )
+    est = GDClassifier(max_epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(est._state.row_detector.stats[2:4], quantiles(X))
+    est = GDClassifier(random_state=0).partial_fit(X[:250], y[:250], classes=[0, 1])
+    est.partial_fit(X[250:], y[250:])
+    np.testing.assert_allclose(
+        est._state.row_detector.stats[2:4],
+        0.25 * quantiles(X[:250]) + 0.75 * quantiles(X[250:]),
+    )
+
+
+def warmed_up_detector(norms_of_rows, also, seed=3):
+    """A detector warmed up on half squared errors of standard normal residuals,
+    of rows whose norms ``norms_of_rows(rng, size)`` draws, in data that also
+    holds rows of the norms ``also``."""
+    detector = RowSpikeDetector(threshold=6.0)
+    kernel = SquaredError().deviation_kernel(np.float64)
+    rng = np.random.default_rng(seed)
+    detector.learn_norms(np.concatenate([norms_of_rows(rng, 6400), also]))
+    positions, losses = np.empty(32, dtype=np.intp), np.empty(32)
+    for _ in range(200):
+        row_losses = 0.5 * rng.standard_normal(32) ** 2
+        detector.check(kernel, row_losses, 0, positions, losses, norms_of_rows(rng, 32))
+    assert detector.ready
+    return detector, kernel
+
+
+@pytest.mark.parametrize(
+    "residual, norm, flagged",
+    [
+        (3.0, 60.0, True),  # far out, and fitted worse than 98% of rows
+        (1.0, 60.0, False),  # far out, but fitted as well as most rows
+        (3.0, 4.0, False),  # fitted worse than most, but of an ordinary norm
+        (3.0, 12.0, False),  # long, but within the norms' spread
+    ],
+)
+def test_a_row_far_out_is_flagged_when_fitted_worse_than_nearly_all(
+    residual, norm, flagged
+):
+    detector, kernel = warmed_up_detector(
+        lambda rng, size: np.sqrt(rng.chisquare(10, size=size)), [norm]
+    )
+    # The cutoffs the rule reads: the 98th percentile of |r| is about 2.33, and
+    # the norms' is about 4.6, with a median of about 3.1.
+    median, high = detector.stats[2], detector.stats[3]
+    assert median + 6 * (high - median) < 60.0 and median + 6 * (high - median) > 12
+    row_losses, norms = np.full(32, 0.5 * 0.5**2), np.full(32, 3.0)
+    row_losses[5], norms[5] = 0.5 * residual**2, norm
+    positions, losses = np.empty(32, dtype=np.intp), np.empty(32)
+    n = detector.check(kernel, row_losses, 0, positions, losses, norms)
+    assert positions[:n].tolist() == ([5] if flagged else [])
+
+
+def test_rows_of_equal_norms_do_not_make_a_longer_row_stand_out():
+    # One-hot rows all have the same norm: the norms' spread is at least half
+    # their median, so a row twice as long is within it, and one ten times as
+    # long is not.
+    detector, kernel = warmed_up_detector(
+        lambda rng, size: np.full(size, 2.0), [4.0, 20.0]
+    )
+    row_losses, norms = np.full(32, 0.5 * 0.5**2), np.full(32, 2.0)
+    row_losses[5] = 0.5 * 3.0**2
+    positions, losses = np.empty(32, dtype=np.intp), np.empty(32)
+    for long_norm, n_flagged in [(4.0, 0), (20.0, 1)]:
+        norms[5] = long_norm
+        assert detector.check(kernel, row_losses, 0, positions, losses, norms) == (
+            n_flagged
+        )
 
 
 def test_a_few_extreme_rows_barely_move_the_statistics():
@@ -453,11 +561,11 @@ def test_a_few_extreme_rows_barely_move_the_statistics():
     clean, dirty = RowSpikeDetector(6.0), RowSpikeDetector(6.0)
     flagged = 0
     for i, batch in enumerate(batches):
-        clean.check(kernel, batch, 0, positions, losses)
+        clean.check(kernel, batch, 0, positions, losses, np.ones(32))
         if i % 10 == 0:
             batch = batch.copy()
             batch[3] = 1e12
-        flagged += dirty.check(kernel, batch, 0, positions, losses)
+        flagged += dirty.check(kernel, batch, 0, positions, losses, np.ones(32))
     assert flagged == len(range(WARMUP_BATCHES, 300, 10))  # all after the warm-up
     np.testing.assert_allclose(dirty.stats[:2], clean.stats[:2], rtol=0.1)
 

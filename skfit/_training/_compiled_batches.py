@@ -32,7 +32,7 @@ from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
 from ._penalty import penalty_of_sums, penalty_value
-from ._row_spikes import begin_rows, end_rows, note_row, tally_row
+from ._row_spikes import check_ordinary_rows, check_rows
 from ._rows import (
     PREFETCH_DISTANCE,
     add_row,
@@ -244,6 +244,7 @@ class CompiledBatches:
                 weights,
                 norms,
                 progress,
+                training.row_norms,
                 state.row_detector.stats,
                 state.row_detector.recent,
                 state.row_detector.threshold,
@@ -299,6 +300,7 @@ def _train_epoch(
     weights,
     norms,
     progress,
+    row_norms,
     row_stats,
     row_recent,
     threshold,
@@ -324,6 +326,7 @@ def _train_epoch(
     grad = np.zeros_like(params)
     raw = np.empty(n_outputs)
     raw_grad = np.empty(n_outputs)
+    row_losses = np.empty(batch_size)  # row check
     no_state = np.empty(0, dtype=params.dtype)
     # The features a sparse batch contains, each marked with the batch's number.
     touched = np.empty(n_features if sparse else 0, dtype=np.intp)
@@ -348,8 +351,6 @@ def _train_epoch(
         n_touched = 0
         loss_sum = 0.0
         weight = 0.0
-        cutoffs = begin_rows(loss, row_stats, threshold)  # row check
-        tallies = (0, 0)  # row check
         for position in range(start, stop):
             if order.shape[0]:
                 row = order[position]
@@ -361,18 +362,7 @@ def _train_epoch(
                 coefficients = params[k]
                 raw[k] = row_dot(X, row, coefficients) + coefficients[n_features]
             row_loss = row_loss_gradient(loss, raw, Y[row], raw_grad)
-            tallies, noted = tally_row(cutoffs, tallies, row_loss)  # row check
-            if noted:  # row check
-                n_culprits = note_row(
-                    row_stats,
-                    row_recent,
-                    cutoffs,
-                    row_loss,
-                    position,
-                    culprit_positions,
-                    culprit_losses,
-                    n_culprits,
-                )  # row check
+            row_losses[position - start] = row_loss  # row check
             row_weight = sample_weight[row] if weighted else 1.0
             loss_sum += row_weight * row_loss
             weight += row_weight
@@ -384,7 +374,19 @@ def _train_epoch(
                 output_grad[n_features] += g
             if sparse:
                 n_touched = touch_row(X, row, batch, marks, touched, n_touched)
-        end_rows(loss, row_stats, row_recent, m, tallies)  # row check
+        if not check_ordinary_rows(loss, row_stats, threshold, row_losses[:m]):
+            n_culprits += check_rows(
+                loss,
+                row_stats,
+                row_recent,
+                threshold,
+                row_losses[:m],
+                row_norms,
+                order,
+                start,
+                culprit_positions[n_culprits:],
+                culprit_losses[n_culprits:],
+            )  # row check
         progress[2] = n_culprits  # row check
         if weighted:
             data_loss = loss_sum / weight if weight > 0 else 0.0

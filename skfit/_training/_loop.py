@@ -15,6 +15,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
+from sklearn.utils.extmath import row_norms
 
 from .._warn import warn_at_user
 from ..callbacks import Callback
@@ -51,6 +52,9 @@ class Training:
         self.batch_size = n if config.batch_size is None else min(config.batch_size, n)
         self.batches = list(gen_batches(n, self.batch_size))
         self.batch_sizes = np.array([b.stop - b.start for b in self.batches])
+        # The per-row spike check compares the rows' norms: they are read once.
+        with np.errstate(over="ignore"):
+            self.row_norms = row_norms(data.X).astype(np.float64, copy=False)
         # One batch over all rows needs no shuffling: its gradient is a sum.
         self.shuffle = config.shuffle and len(self.batches) > 1
         sw = data.sample_weight
@@ -139,6 +143,10 @@ class Training:
             schedule_start(config.max_epochs * len(self.batches))
         state.spike_detector.threshold = config.spike_threshold
         state.row_detector.threshold = config.spike_threshold
+        rows = self.data.rows
+        state.row_detector.learn_norms(
+            self.row_norms if rows is None else self.row_norms[rows]
+        )
         monitor_validation = config.early_stopping and self.held_out is not None
         # The monitored loss is the validation loss under early stopping, computed
         # with the parameters at the end of an epoch; otherwise the training loss,

@@ -83,6 +83,8 @@ class PythonBatches:
                     batch.start,
                     self.culprit_positions,
                     self.culprit_losses,
+                    training.row_norms,
+                    order,
                 )
                 if sw is None:
                     weight = float(m)

@@ -1,35 +1,55 @@
 """The per-row spike check: the rows whose own loss stands far out of the rest.
 
-Both batch runners compute every row's loss in the forward pass, and both hand it
-to the same compiled functions there: :func:`begin_rows` fixes a batch's cutoffs,
-:func:`tally_row` reads each row's loss (on plain numbers, kept in registers by the
-compiled row loop), :func:`note_row` records the rare row it singles out, and
-:func:`end_rows` updates the running statistics; the Python runner calls them
-through :meth:`RowSpikeDetector.check`. One rule, compiled once, with no second
-pass over the data. :mod:`skfit.spikes` states the rule for users and what it was
+Both batch runners compute every row's loss in the forward pass, and both hand a
+batch's row losses to the same compiled function, :func:`check_rows` (the Python
+runner through :meth:`RowSpikeDetector.check`): one rule, compiled once, with no
+second pass over the data. It reads the losses of the batch, which are in cache,
+in a loop of a few comparisons a row; a row's norm is read only for the rare row
+whose loss could make it a culprit. The compiled runner first tries
+:func:`check_ordinary_rows`, inlined, which settles a batch without a possible
+culprit (nearly every batch) for less than the cost of a call to
+:func:`check_rows`. :mod:`skfit.spikes` states the rule for users and what it was
 measured to do.
 
 The rule
 --------
-A row's loss is read as its *deviation*: how far its raw output is from its
-target, in the units of the raw output (the absolute residual of a regression
-loss, minus the margin of a classification loss; see
-:mod:`skfit.losses._deviations`). A row is a *culprit* when its deviation exceeds
-the running median of the deviations of recent rows by more than
-``spike_threshold`` times their running spread, the distance from that median to
-their running 98th percentile (at least the loss's least spread). A non-finite
-row loss is always a culprit.
+Two statistics of a row stand out of the rest by one rule: exceeding the median
+of the rows by more than ``spike_threshold`` times their spread, the distance from
+that median to their 98th percentile.
 
-The median and the 98th percentile are tracked by stochastic approximation: after
-each batch of ``m`` rows, each moves by ``min(0.02 * m, 0.5)`` spreads times the
-share of the batch's rows above it less its target share (1/2 and 1/50). Rows
-count only by whether they lie above, so the culprits themselves barely move the
-statistics, and an update costs O(1) per batch: the cutoff, the median and the
-percentile are turned into losses once per batch, and a row costs three
-comparisons. The gain is small enough that a batch corrects at most half of a
-quantile's error, so the statistics do not swing with the rows of one batch. The
-check is quiet during a warm-up of :data:`WARMUP_BATCHES` batches and
-:data:`WARMUP_ROWS` rows; the median and the 98th percentile of the last
+- Its *deviation*: how far its raw output is from its target, in the units of the
+  raw output (the absolute residual of a regression loss, minus the margin of a
+  classification loss; see :mod:`skfit.losses._deviations`), read off its loss,
+  against the running median and 98th percentile of recent rows (below). The
+  spread is at least the loss's least spread.
+- Its *norm*: the length of its feature vector, which scales the row's pull on
+  the weights (a linear model's gradient of a row is its loss's derivative times
+  its features). The spread is at least half the median norm, so that rows of
+  (nearly) equal norms, such as one-hot rows, do not make every longer row stand
+  out. A row's norm does not change as training goes, so the norms' median and
+  98th percentile are not tracked but computed exactly, once per training call
+  over its rows (:func:`sklearn.utils.extmath.row_norms`), and averaged with
+  those of earlier calls (``partial_fit``, ``warm_start``) by their rows.
+
+A row is a *culprit* when its deviation stands out, or when its norm stands out
+and its deviation is above the running 98th percentile: a row far out in feature
+space that the model fits worse than nearly every row. That second case finds the
+bad rows whose loss is ordinary but whose pull is not: a flipped label on inflated
+features near the class boundary has a small margin, and ten times the features of
+its neighbours. A clean row far out, which the data's rare values make (a rare
+pixel of ``load_digits``, standardised), is fitted as well as most and is not
+flagged. A non-finite row loss is always a culprit.
+
+The deviations' median and 98th percentile are tracked by stochastic
+approximation: after each batch of ``m`` rows, each moves by ``min(0.02 * m,
+0.5)`` spreads times the share of the batch's rows above it less its target share
+(1/2 and 1/50). Rows count only by whether they lie above, so the culprits
+themselves barely move the statistics, and an update costs O(1) per batch: the
+cutoff, the median and the percentile are turned into losses once per batch, and
+a row costs a few comparisons. The gain is small enough that a batch corrects at
+most half of a quantile's error, so the statistics do not swing with the rows of
+one batch. The check is quiet during a warm-up of :data:`WARMUP_BATCHES` batches
+and :data:`WARMUP_ROWS` rows; the median and the 98th percentile of the last
 :data:`RECENT_ROWS` row losses of the warm-up start the running ones.
 """
 
@@ -41,7 +61,7 @@ from .._numba import jit
 from ..losses._deviations import least_spread, row_deviation, row_loss_at
 from ..spikes import WARMUP_BATCHES
 
-__all__ = ["RowSpikeDetector", "begin_rows", "end_rows", "note_row", "tally_row"]
+__all__ = ["RowSpikeDetector", "check_ordinary_rows", "check_rows"]
 
 #: Rows seen (besides WARMUP_BATCHES batches) before a row may be flagged.
 WARMUP_ROWS = 640
@@ -53,10 +73,24 @@ HIGH_SHARE = 0.02
 ROW_GAIN = 0.02
 #: ...and by at most this many spreads per batch (times the share's error).
 MAX_GAIN = 0.5
+#: The least spread of the norms, as a share of their median.
+LEAST_NORM_SPREAD = 0.5
 
-# The state array: the running deviations, and the warm-up's counters.
-_MEDIAN, _HIGH, _READY, _BATCHES, _ROWS, _STORED = range(6)
-_N_STATS = 6
+# The state array: the running deviations, the norms' statistics and the rows
+# they were computed over, and the warm-up's counters.
+(
+    _MEDIAN,
+    _HIGH,
+    _NORM_MEDIAN,
+    _NORM_HIGH,
+    _NORM_ROWS,
+    _NORM_MAX,
+    _READY,
+    _BATCHES,
+    _ROWS,
+    _STORED,
+) = range(10)
+_N_STATS = 10
 
 
 class RowSpikeDetector:
@@ -74,9 +108,10 @@ class RowSpikeDetector:
 
     Attributes
     ----------
-    stats : ndarray of shape (6,)
-        The running median and high quantile of the deviations, and the
-        warm-up's counters.
+    stats : ndarray of shape (10,)
+        The running median and high quantile of the deviations; the median, high
+        quantile and largest of the norms, and how many rows they were read
+        from; and the warm-up's counters.
     recent : ndarray of shape (RECENT_ROWS,)
         The latest row losses of the warm-up.
 
@@ -89,13 +124,17 @@ class RowSpikeDetector:
     >>> kernel = SquaredError().deviation_kernel(np.float64)
     >>> rng = np.random.default_rng(0)
     >>> positions, losses = np.empty(32, dtype=np.intp), np.empty(32)
+    >>> norms = np.sqrt(rng.chisquare(10, size=1000))  # rows of 10 standard features
+    >>> norms[9] = 50.0  # a row far out
+    >>> detector.learn_norms(norms)
     >>> for batch in range(30):
     ...     row_losses = 0.5 * rng.standard_normal(32) ** 2
-    ...     n = detector.check(kernel, row_losses, 0, positions, losses)
+    ...     n = detector.check(kernel, row_losses, 0, positions, losses, norms)
     >>> row_losses[7] = 0.5 * 20.0**2  # a residual of 20 standard deviations
-    >>> n = detector.check(kernel, row_losses, 0, positions, losses)
+    >>> row_losses[9] = 4.5  # a residual of 3, of the row far out
+    >>> n = detector.check(kernel, row_losses, 0, positions, losses, norms)
     >>> positions[:n], losses[:n]
-    (array([7]), array([200.]))
+    (array([7, 9]), array([200. ,   4.5]))
     """
 
     def __init__(self, threshold):
@@ -108,8 +147,28 @@ class RowSpikeDetector:
         """Whether the warm-up is over, so that rows may be flagged."""
         return bool(self.stats[_READY])
 
-    def check(self, kernel, losses, start, positions, culprit_losses):
-        """Check a batch's row losses and learn from them.
+    def learn_norms(self, norms):
+        """Fold the norms of a training call's rows into the norms' statistics.
+
+        Parameters
+        ----------
+        norms : ndarray of shape (n_rows,)
+            The norm of each training row's features.
+        """
+        if not norms.size:
+            return
+        median, high = np.quantile(norms, [0.5, 1.0 - HIGH_SHARE])
+        seen = self.stats[_NORM_ROWS]
+        share = norms.size / (seen + norms.size)
+        for at, value in ((_NORM_MEDIAN, median), (_NORM_HIGH, high)):
+            self.stats[at] += share * (value - self.stats[at])
+        self.stats[_NORM_ROWS] = seen + norms.size
+        self.stats[_NORM_MAX] = max(self.stats[_NORM_MAX], norms.max())
+
+    def check(
+        self, kernel, losses, start, positions, culprit_losses, norms, order=None
+    ):
+        """Check a batch's row losses, and learn from them.
 
         Parameters
         ----------
@@ -121,18 +180,26 @@ class RowSpikeDetector:
             The position in the epoch of the batch's first row.
         positions, culprit_losses : ndarray of shape (>= n_rows,)
             Receive the positions in the epoch and the losses of the culprits.
+        norms : ndarray of shape (n_samples,)
+            The norm of the features of each row of the data, as passed to
+            :meth:`learn_norms` (the check relies on knowing their largest).
+        order : ndarray of shape (n_positions,), default=None
+            The row numbers in the epoch's order; None for rows in order. The
+            batch's ``i``-th row is ``order[start + i]``.
 
         Returns
         -------
         n_culprits : int
             How many rows were flagged: ``positions[:n_culprits]``.
         """
-        return _check_rows(
+        return check_rows(
             kernel,
             self.stats,
             self.recent,
             self.threshold,
             losses,
+            norms,
+            np.empty(0, dtype=np.intp) if order is None else order,
             start,
             positions,
             culprit_losses,
@@ -140,82 +207,142 @@ class RowSpikeDetector:
 
 
 @jit
-def begin_rows(kernel, stats, threshold):
-    """The batch's cutoffs, in loss units: ``(the least loss :func:`note_row`
-    sees, a culprit's least loss, the median's, the high quantile's)``."""
+def check_rows(
+    kernel, stats, recent, threshold, losses, norms, order, start, positions, out
+):
+    """Check the row losses of the batch that starts at position ``start`` of the
+    epoch, and learn from them; return how many culprits were recorded in
+    ``positions`` and ``out`` (see :meth:`RowSpikeDetector.check`)."""
+    if check_ordinary_rows(kernel, stats, threshold, losses):
+        return 0
     if stats[_READY] == 0.0:
-        # The warm-up keeps every row's loss and flags only non-finite ones.
-        return -math.inf, math.inf, math.inf, math.inf
+        return _warm_up(kernel, stats, recent, losses, start, positions, out)
+    culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
+        kernel, stats, threshold
+    )
+    n_culprits = 0
+    for i in range(losses.shape[0]):
+        loss = losses[i]
+        if loss < ordinary:
+            continue
+        position = start + i
+        row = order[position] if order.shape[0] else position
+        if not loss < culprit_loss or (loss > high_loss and norms[row] > far_out):
+            positions[n_culprits] = position
+            out[n_culprits] = loss
+            n_culprits += 1
+    above_median, above_high, _ = _tally(losses, median_loss, high_loss, ordinary)
+    _follow(stats, spread, losses.shape[0], above_median, above_high)
+    return n_culprits
+
+
+@jit(inline=True)
+def check_ordinary_rows(kernel, stats, threshold, losses):
+    """Learn from a batch in which no row may be a culprit, and return True; or
+    return False, changing nothing, when the batch needs :func:`check_rows`:
+    during the warm-up, or when a row may be a culprit.
+
+    The compiled runner calls it first, inlined, because a call to
+    :func:`check_rows` costs more than checking an ordinary batch of 32 rows.
+    """
+    m = losses.shape[0]
+    if m == 0:
+        return True
+    if stats[_READY] == 0.0:
+        return False
+    culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
+        kernel, stats, threshold
+    )
+    above_median, above_high, rare = _tally(losses, median_loss, high_loss, ordinary)
+    if rare:
+        return False
+    _follow(stats, spread, m, above_median, above_high)
+    return True
+
+
+@jit(inline=True)
+def _cutoffs(kernel, stats, threshold):
+    """``(a culprit's least loss, the median's loss, the high quantile's loss,
+    the least loss of a row that may be a culprit, the least norm far out, the
+    spread of the deviations)``.
+
+    Without a row far out in the data, a culprit's loss is above the culprits'
+    cutoff; otherwise, it may be just above the high quantile.
+    """
     median = stats[_MEDIAN]
     spread = max(stats[_HIGH] - median, least_spread(kernel, median))
-    culprit = row_loss_at(kernel, median + threshold * spread)
+    culprit_loss = row_loss_at(kernel, median + threshold * spread)
+    high_loss = row_loss_at(kernel, stats[_HIGH])
+    norm_median = stats[_NORM_MEDIAN]
+    norm_spread = max(stats[_NORM_HIGH] - norm_median, LEAST_NORM_SPREAD * norm_median)
+    # No norm stands out of norms not learnt (see learn_norms).
+    far_out = norm_median + threshold * norm_spread if stats[_NORM_ROWS] else math.inf
+    ordinary = (
+        min(high_loss, culprit_loss) if stats[_NORM_MAX] > far_out else culprit_loss
+    )
     return (
-        culprit,
-        culprit,
+        culprit_loss,
         row_loss_at(kernel, median),
-        row_loss_at(kernel, stats[_HIGH]),
+        high_loss,
+        ordinary,
+        far_out,
+        spread,
     )
 
 
 @jit(inline=True)
-def tally_row(cutoffs, tallies, loss):
-    """Tally one row's loss into the batch's ``(rows above the median, rows above
-    the high quantile)``; return them and whether :func:`note_row` must see the
-    row (a culprit, or a row of the warm-up).
-
-    It works on plain numbers, which the compiled row loop keeps in registers; a
-    non-finite loss is never below a cutoff.
-    """
-    above_median, above_high = tallies
-    return (
-        (above_median + (loss > cutoffs[2]), above_high + (loss > cutoffs[3])),
-        not loss < cutoffs[0],
-    )
+def _tally(losses, median_loss, high_loss, ordinary):
+    """``(rows above the median's loss, above the high quantile's, and not below
+    ``ordinary``, a loss that is not a number included)``, in a loop without
+    branches that the compiler turns into vector instructions."""
+    above_median = above_high = rare = 0
+    for i in range(losses.shape[0]):
+        loss = losses[i]
+        above_median += loss > median_loss
+        above_high += loss > high_loss
+        rare += not loss < ordinary
+    return above_median, above_high, rare
 
 
 @jit(inline=True)
-def note_row(stats, recent, cutoffs, loss, position, positions, losses, n_culprits):
-    """Keep a warm-up row's loss among the recent ones, and record a culprit's
-    position and loss at index ``n_culprits`` of ``positions`` and ``losses``;
-    return the new count of culprits."""
-    if stats[_READY] == 0.0 and math.isfinite(loss):
-        recent[int(stats[_STORED]) % recent.shape[0]] = loss
-        stats[_STORED] += 1.0
-    if loss < cutoffs[1]:
-        return n_culprits
-    positions[n_culprits] = position
-    losses[n_culprits] = loss
-    return n_culprits + 1
+def _follow(stats, spread, m, above_median, above_high):
+    """Move the running median and high quantile of the deviations by the tallies
+    of a batch of ``m`` rows."""
+    step = min(ROW_GAIN * m, MAX_GAIN) * spread
+    if math.isfinite(step):
+        median = stats[_MEDIAN] + step * (above_median / m - 0.5)
+        high = stats[_HIGH] + step * (above_high / m - HIGH_SHARE)
+        stats[_MEDIAN] = median
+        stats[_HIGH] = max(high, median)
 
 
 @jit
-def end_rows(kernel, stats, recent, m, tallies):
-    """Update the running statistics from the tallies of a batch of ``m`` rows."""
-    if m == 0:
-        return
-    if stats[_READY] == 0.0:
-        stats[_BATCHES] += 1.0
-        stats[_ROWS] += m
-        if (
-            stats[_BATCHES] >= WARMUP_BATCHES
-            and stats[_ROWS] >= WARMUP_ROWS
-            and stats[_STORED] > 0.0
-        ):
-            kept = np.sort(recent[: int(min(stats[_STORED], recent.shape[0]))])
-            stats[_MEDIAN] = row_deviation(kernel, _quantile(kept, 0.5))
-            stats[_HIGH] = row_deviation(kernel, _quantile(kept, 1.0 - HIGH_SHARE))
-            stats[_READY] = 1.0
-        return
-    median = stats[_MEDIAN]
-    spread = max(stats[_HIGH] - median, least_spread(kernel, median))
-    step = min(ROW_GAIN * m, MAX_GAIN) * spread
-    if not math.isfinite(step):
-        return
-    above_median, above_high = tallies
-    median += step * (above_median / m - 0.5)
-    high = stats[_HIGH] + step * (above_high / m - HIGH_SHARE)
-    stats[_MEDIAN] = median
-    stats[_HIGH] = max(high, median)
+def _warm_up(kernel, stats, recent, losses, start, positions, out):
+    """A batch of the warm-up: keep its finite row losses among the recent ones
+    and flag only the others; once the warm-up is over, start the running
+    statistics from the quantiles of the recent losses."""
+    n_culprits = 0
+    for i in range(losses.shape[0]):
+        loss = losses[i]
+        if math.isfinite(loss):
+            recent[int(stats[_STORED]) % recent.shape[0]] = loss
+            stats[_STORED] += 1.0
+        else:
+            positions[n_culprits] = start + i
+            out[n_culprits] = loss
+            n_culprits += 1
+    stats[_BATCHES] += 1.0
+    stats[_ROWS] += losses.shape[0]
+    if (
+        stats[_BATCHES] >= WARMUP_BATCHES
+        and stats[_ROWS] >= WARMUP_ROWS
+        and stats[_STORED] > 0.0
+    ):
+        kept = np.sort(recent[: int(min(stats[_STORED], recent.shape[0]))])
+        stats[_MEDIAN] = row_deviation(kernel, _quantile(kept, 0.5))
+        stats[_HIGH] = row_deviation(kernel, _quantile(kept, 1.0 - HIGH_SHARE))
+        stats[_READY] = 1.0
+    return n_culprits
 
 
 @jit
@@ -225,19 +352,3 @@ def _quantile(ordered, q):
     below = int(math.floor(place))
     above = min(below + 1, ordered.shape[0] - 1)
     return ordered[below] + (place - below) * (ordered[above] - ordered[below])
-
-
-@jit
-def _check_rows(kernel, stats, recent, threshold, losses, start, positions, out):
-    """One batch of the per-row check, as the compiled runner's row loop does it."""
-    cutoffs = begin_rows(kernel, stats, threshold)
-    tallies = (0, 0)
-    n_culprits = 0
-    for i in range(losses.shape[0]):
-        tallies, noted = tally_row(cutoffs, tallies, losses[i])
-        if noted:
-            n_culprits = note_row(
-                stats, recent, cutoffs, losses[i], start + i, positions, out, n_culprits
-            )
-    end_rows(kernel, stats, recent, losses.shape[0], tallies)
-    return n_culprits
