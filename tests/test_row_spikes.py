@@ -41,6 +41,7 @@ from skfit._training._row_spikes import (
     HIGH_SHARE,
     WARMUP_ROWS,
     RowSpikeDetector,
+    _sort,
 )
 from skfit.callbacks import Callback
 from skfit.losses import (
@@ -612,6 +613,15 @@ def test_deviations_are_residuals_and_margins(raw, target, positive):
     log_loss = float(LogLoss().loss(label, raw_)[0])
     d = row_deviation(LogLoss().deviation_kernel(np.float64), log_loss)
     assert d == pytest.approx(-margin, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), max_size=300))
+def test_the_warm_up_sorts_as_numpy_does(values):
+    values = np.array(values, dtype=float)
+    expected = np.sort(values)
+    _sort(values)
+    np.testing.assert_array_equal(values, expected)
 
 
 def test_least_spreads():
