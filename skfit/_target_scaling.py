@@ -76,8 +76,12 @@ class TargetScaling:
             offset = np.zeros(Y.shape[1])
         spread = _robust_spread(Y.astype(float), sample_weight, fit_intercept)
         scale = float(np.sqrt(np.mean(spread**2)))
-        if not (np.isfinite(scale) and scale > 0):
-            scale = 1.0
+        # The losses are rescaled by the scale squared (squared error, Huber):
+        # a scale whose square would overflow or lose its precision (below the
+        # smallest normal number) is no unit to train in.
+        with np.errstate(over="ignore", under="ignore"):
+            if not np.finfo(float).tiny <= scale**2 <= np.finfo(float).max:
+                scale = 1.0
         return cls(offset=offset, scale=scale)
 
     def loss_scale(self, loss):

@@ -486,6 +486,18 @@ def test_a_target_in_other_units_trains_the_same(name, scale, shift):
     assert_allclose(b.intercept_, a.intercept_ * scale + shift, rtol=1e-5)
 
 
+def test_a_target_whose_squared_spread_is_below_the_floats_trains_in_its_units():
+    # A spread of 1e-157 squares below the smallest normal float: no unit to train
+    # squared errors in, where the loss was not a number (found by the hypothesis
+    # search of test_properties).
+    X, y = regression_data(n_samples=50, noise=1.0)
+    est = fit_quietly(
+        GDRegressor(fit_intercept=False, max_epochs=3, random_state=0), X, 1e-157 * y
+    )
+    assert np.all(np.isfinite(est.history_["loss"]))
+    assert np.all(np.isfinite(est.coef_)) and est.stop_reason_ != "diverged"
+
+
 # ------------------------------------------------------------- continuing
 def test_warm_start_continues_exactly_in_the_same_units():
     X, y = unscaled_regression()
