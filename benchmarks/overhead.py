@@ -16,7 +16,8 @@ Whole fits on a shared machine vary by a few percent from run to run, more than 
 detector costs; so the script also times ``SpikeDetector.check`` and
 ``check_run`` alone (``timeit``) and states their share of a batch's time.
 
-The per-row check runs inside the compiled kernel's row loop. A second table
+The per-row check runs inside the compiled kernel, on each batch's row losses. A
+second table
 times compiled epochs (the kernel's call on the arguments of a fit's second epoch)
 of GDRegressor and GDClassifier with the kernel and without its statements
 marked ``# row check``, both compiled afresh from its source, at several batch

@@ -76,7 +76,8 @@ _TRAINING_PARAMETERS = """
         (the distance from that median to the running 98th percentile, after a
         warm-up of 20 batches and 640 rows); or when its deviation exceeds that
         98th percentile and its features' norm exceeds the median norm of the
-        training rows by more than this many spreads of the norms (median to 98th
+        training rows (averaged over ``partial_fit`` and ``warm_start`` calls by
+        their rows) by more than this many spreads of the norms (median to 98th
         percentile, at least half the median). The default stays quiet on the
         ordinary noise of clean data, batches of 16 rows or more, and the hard
         rows of classification.

@@ -8,9 +8,9 @@ whole epoch in one compiled call, which walks the rows by index (so shuffling co
 no rows) and applies the very formulas the Python runner applies: the loss's row
 formula, the penalty and the shared update (:mod:`skfit._training._update`). It
 records each batch's objective, weight and gradient norm, and runs the per-row
-spike check in its row loop (:mod:`skfit._training._row_spikes`), recording the
-culprits; the spike watch then replays the detector over the batch losses and
-records the spikes with their culprits.
+spike check on each batch's row losses (:mod:`skfit._training._row_spikes`),
+recording the culprits; the spike watch then replays the detector over the batch
+losses and records the spikes with their culprits.
 
 That replay is why only the spike policies that never change the course of
 training run compiled: under them, a batch is skipped exactly when its objective or

@@ -7,9 +7,10 @@ second pass over the data. It reads the losses of the batch, which are in cache,
 in a loop of a few comparisons a row; a row's norm is read only for the rare row
 whose loss could make it a culprit. The compiled runner first tries
 :func:`check_ordinary_rows`, inlined, which settles a batch without a possible
-culprit (nearly every batch) for less than the cost of a call to
-:func:`check_rows`. :mod:`skfit.spikes` states the rule for users and what it was
-measured to do.
+culprit for less than the cost of a call to :func:`check_rows`: nearly every
+batch, unless the data hold a row far out in feature space, when a batch with a
+row above the high quantile of the losses takes the complete check.
+:mod:`skfit.spikes` states the rule for users and what it was measured to do.
 
 The rule
 --------
@@ -28,8 +29,9 @@ that median to their 98th percentile.
   (nearly) equal norms, such as one-hot rows, do not make every longer row stand
   out. A row's norm does not change as training goes, so the norms' median and
   98th percentile are not tracked but computed exactly, once per training call
-  over its rows (:func:`sklearn.utils.extmath.row_norms`), and averaged with
-  those of earlier calls (``partial_fit``, ``warm_start``) by their rows.
+  over its training rows (:func:`sklearn.utils.extmath.row_norms`), and averaged
+  with those of earlier calls (``partial_fit``, ``warm_start``) by their rows.
+  Sample weights are not read: a row of weight zero may be flagged.
 
 A row is a *culprit* when its deviation stands out, or when its norm stands out
 and its deviation is above the running 98th percentile: a row far out in feature
@@ -61,7 +63,7 @@ from .._numba import jit
 from ..losses._deviations import least_spread, row_deviation, row_loss_at
 from ..spikes import WARMUP_BATCHES
 
-__all__ = ["RowSpikeDetector", "check_ordinary_rows", "check_rows"]
+__all__ = ["RowSpikeDetector", "check_ordinary_rows", "check_rows", "norm_cutoff"]
 
 #: Rows seen (besides WARMUP_BATCHES batches) before a row may be flagged.
 WARMUP_ROWS = 640
@@ -157,6 +159,9 @@ class RowSpikeDetector:
         """
         if not norms.size:
             return
+        # A norm that overflowed counts as the largest number, so that quantiles
+        # and their averages over calls stay numbers.
+        norms = np.minimum(norms, np.finfo(np.float64).max)
         median, high = np.quantile(norms, [0.5, 1.0 - HIGH_SHARE])
         seen = self.stats[_NORM_ROWS]
         share = norms.size / (seen + norms.size)
@@ -181,7 +186,8 @@ class RowSpikeDetector:
         positions, culprit_losses : ndarray of shape (>= n_rows,)
             Receive the positions in the epoch and the losses of the culprits.
         norms : ndarray of shape (n_samples,)
-            The norm of the features of each row of the data, as passed to
+            The norm of the features of each row of the data, indexed by row
+            number; the training rows' norms are those passed to
             :meth:`learn_norms` (the check relies on knowing their largest).
         order : ndarray of shape (n_positions,), default=None
             The row numbers in the epoch's order; None for rows in order. The
@@ -210,19 +216,45 @@ class RowSpikeDetector:
 def check_rows(
     kernel, stats, recent, threshold, losses, norms, order, start, positions, out
 ):
-    """Check the row losses of the batch that starts at position ``start`` of the
-    epoch, and learn from them; return how many culprits were recorded in
-    ``positions`` and ``out`` (see :meth:`RowSpikeDetector.check`)."""
-    if check_ordinary_rows(kernel, stats, threshold, losses):
+    """Check the row losses of a batch, and learn from them.
+
+    Parameters
+    ----------
+    kernel : namedtuple
+        The loss's :meth:`~skfit.losses.Loss.deviation_kernel`.
+    stats, recent : ndarray
+        A :class:`RowSpikeDetector`'s state, updated in place.
+    threshold : float
+        How many spreads above the median make a deviation or a norm stand out.
+    losses : ndarray of shape (n_rows,)
+        The loss of each row of the batch.
+    norms : ndarray of shape (n_samples,)
+        The norm of the features of each row of the data, by row number.
+    order : ndarray of shape (n_positions,)
+        The row numbers in the epoch's order; empty for rows in order.
+    start : int
+        The position in the epoch of the batch's first row, ``order[start]``.
+    positions, out : ndarray of shape (>= n_rows,)
+        Receive the positions in the epoch and the losses of the culprits.
+
+    Returns
+    -------
+    n_culprits : int
+        How many culprits were recorded.
+    """
+    m = losses.shape[0]
+    if m == 0:
         return 0
     if stats[_READY] == 0.0:
         return _warm_up(kernel, stats, recent, losses, start, positions, out)
     culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
         kernel, stats, threshold
     )
-    n_culprits = 0
-    for i in range(losses.shape[0]):
+    above_median = above_high = n_culprits = 0
+    for i in range(m):
         loss = losses[i]
+        above_median += loss > median_loss
+        above_high += loss > high_loss
         if loss < ordinary:
             continue
         position = start + i
@@ -231,19 +263,29 @@ def check_rows(
             positions[n_culprits] = position
             out[n_culprits] = loss
             n_culprits += 1
-    above_median, above_high, _ = _tally(losses, median_loss, high_loss, ordinary)
-    _follow(stats, spread, losses.shape[0], above_median, above_high)
+    _follow(stats, spread, m, above_median, above_high)
     return n_culprits
 
 
 @jit(inline=True)
 def check_ordinary_rows(kernel, stats, threshold, losses):
-    """Learn from a batch in which no row may be a culprit, and return True; or
-    return False, changing nothing, when the batch needs :func:`check_rows`:
-    during the warm-up, or when a row may be a culprit.
+    """Learn from a batch in which no row may be a culprit, as :func:`check_rows`
+    does, in a loop without branches.
 
     The compiled runner calls it first, inlined, because a call to
     :func:`check_rows` costs more than checking an ordinary batch of 32 rows.
+
+    Parameters
+    ----------
+    kernel, stats, threshold, losses
+        As for :func:`check_rows`.
+
+    Returns
+    -------
+    settled : bool
+        True when the batch was checked and learnt from; False, with nothing
+        changed, when it needs :func:`check_rows`: during the warm-up, or when a
+        row may be a culprit.
     """
     m = losses.shape[0]
     if m == 0:
@@ -253,7 +295,12 @@ def check_ordinary_rows(kernel, stats, threshold, losses):
     culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
         kernel, stats, threshold
     )
-    above_median, above_high, rare = _tally(losses, median_loss, high_loss, ordinary)
+    above_median = above_high = rare = 0
+    for i in range(m):
+        loss = losses[i]
+        above_median += loss > median_loss
+        above_high += loss > high_loss
+        rare += not loss < ordinary  # a loss that is not a number included
     if rare:
         return False
     _follow(stats, spread, m, above_median, above_high)
@@ -273,10 +320,12 @@ def _cutoffs(kernel, stats, threshold):
     spread = max(stats[_HIGH] - median, least_spread(kernel, median))
     culprit_loss = row_loss_at(kernel, median + threshold * spread)
     high_loss = row_loss_at(kernel, stats[_HIGH])
-    norm_median = stats[_NORM_MEDIAN]
-    norm_spread = max(stats[_NORM_HIGH] - norm_median, LEAST_NORM_SPREAD * norm_median)
     # No norm stands out of norms not learnt (see learn_norms).
-    far_out = norm_median + threshold * norm_spread if stats[_NORM_ROWS] else math.inf
+    far_out = (
+        norm_cutoff(stats[_NORM_MEDIAN], stats[_NORM_HIGH], threshold)
+        if stats[_NORM_ROWS]
+        else math.inf
+    )
     ordinary = (
         min(high_loss, culprit_loss) if stats[_NORM_MAX] > far_out else culprit_loss
     )
@@ -291,17 +340,11 @@ def _cutoffs(kernel, stats, threshold):
 
 
 @jit(inline=True)
-def _tally(losses, median_loss, high_loss, ordinary):
-    """``(rows above the median's loss, above the high quantile's, and not below
-    ``ordinary``, a loss that is not a number included)``, in a loop without
-    branches that the compiler turns into vector instructions."""
-    above_median = above_high = rare = 0
-    for i in range(losses.shape[0]):
-        loss = losses[i]
-        above_median += loss > median_loss
-        above_high += loss > high_loss
-        rare += not loss < ordinary
-    return above_median, above_high, rare
+def norm_cutoff(median, high, threshold):
+    """The least norm that stands out of norms of this median and 98th percentile:
+    ``threshold`` spreads above the median, a spread being at least
+    ``LEAST_NORM_SPREAD`` medians."""
+    return median + threshold * max(high - median, LEAST_NORM_SPREAD * median)
 
 
 @jit(inline=True)

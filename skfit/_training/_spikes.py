@@ -212,7 +212,7 @@ class SpikeWatch:
     def replay(self, epoch, order, losses, grad_norms, sizes, culprits, first_batch=0):
         """Check recorded batch losses at once, as :meth:`check` does batch by
         batch (the first is the epoch's batch ``first_batch``), with the culprits
-        ``(positions in the epoch, losses)`` the row loop found in them, in order;
+        ``(positions in the epoch, losses)`` the per-row check found in them, in order;
         record the spikes and return how many there were."""
         finite_grads = np.isfinite(grad_norms)
         spikes, baselines = self.state.spike_detector.check_run(
