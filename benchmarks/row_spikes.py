@@ -70,9 +70,9 @@ from skfit import (
 from skfit._training._loop import Training
 from skfit._training._row_spikes import (
     HIGH_SHARE,
-    LEAST_NORM_SPREAD,
     WARMUP_ROWS,
     RowSpikeDetector,
+    norm_cutoff,
 )
 from skfit.spikes import WARMUP_BATCHES
 
@@ -398,7 +398,7 @@ def main():
     ]:
         norms = np.linalg.norm(make(0)[0], axis=1)
         median, high = np.quantile(norms, [0.5, 1 - HIGH_SHARE])
-        cutoff = median + 6 * max(high - median, LEAST_NORM_SPREAD * median)
+        cutoff = norm_cutoff(median, high, 6.0)
         lines.append(
             f"| {label} | {median:.2f} | {high:.2f} | {cutoff:.2f} | "
             f"{norms.max():.2f} | {100 * norms.max() / cutoff:.0f}% |"
