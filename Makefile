@@ -27,9 +27,12 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check skfit tests examples benchmarks docs
 	$(VENV)/bin/lint-imports
 
-# Two worker processes: one per core of the CI machine.
+# Two worker processes: one per core of the CI machine. The property tests draw
+# the same examples on every run (hypothesis's "repeatable" profile, in
+# tests/conftest.py), so that the verdict is the code's; pytest run by hand draws
+# new ones.
 test: lint
-	$(PYTHON) -m pytest -q -p no:cacheprovider -n 2
+	$(PYTHON) -m pytest -q -p no:cacheprovider -n 2 --hypothesis-profile=repeatable
 
 # The suite on the oldest numpy, scipy, scikit-learn and numba that setup.cfg admits.
 $(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
@@ -39,7 +42,7 @@ $(OLDEST)/.installed: setup.cfg pyproject.toml requirements/oldest.txt
 	touch $@
 
 test-oldest: $(OLDEST)/.installed
-	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider -n 2
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider -n 2 --hypothesis-profile=repeatable
 
 # The documentation site, with Sphinx's warnings as errors; the gallery runs the
 # examples (those whose optional extras are missing are shown without running).

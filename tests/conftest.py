@@ -1,10 +1,16 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules, and hypothesis's settings."""
 
 import pytest
+from hypothesis import settings
 from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
 from skfit._training import _compiled_batches
+
+# make test (``--hypothesis-profile=repeatable``) draws the same examples on every
+# run, so that its verdict is the code's; pytest run by hand draws new ones (and
+# replays the failures it found).
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
 
 
 @pytest.fixture(scope="session")
