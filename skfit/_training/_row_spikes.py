@@ -250,19 +250,19 @@ def check_rows(
     culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
         kernel, stats, threshold
     )
-    above_median = above_high = n_culprits = 0
-    for i in range(m):
-        loss = losses[i]
-        above_median += loss > median_loss
-        above_high += loss > high_loss
-        if loss < ordinary:
-            continue
-        position = start + i
-        row = order[position] if order.shape[0] else position
-        if not loss < culprit_loss or (loss > high_loss and norms[row] > far_out):
-            positions[n_culprits] = position
-            out[n_culprits] = loss
-            n_culprits += 1
+    above_median, above_high, rare = _tally(losses, median_loss, high_loss, ordinary)
+    n_culprits = 0
+    if rare:
+        for i in range(m):
+            loss = losses[i]
+            if loss < ordinary:
+                continue
+            position = start + i
+            row = order[position] if order.shape[0] else position
+            if not loss < culprit_loss or (loss > high_loss and norms[row] > far_out):
+                positions[n_culprits] = position
+                out[n_culprits] = loss
+                n_culprits += 1
     _follow(stats, spread, m, above_median, above_high)
     return n_culprits
 
@@ -295,12 +295,7 @@ def check_ordinary_rows(kernel, stats, threshold, losses):
     culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
         kernel, stats, threshold
     )
-    above_median = above_high = rare = 0
-    for i in range(m):
-        loss = losses[i]
-        above_median += loss > median_loss
-        above_high += loss > high_loss
-        rare += not loss < ordinary  # a loss that is not a number included
+    above_median, above_high, rare = _tally(losses, median_loss, high_loss, ordinary)
     if rare:
         return False
     _follow(stats, spread, m, above_median, above_high)
@@ -345,6 +340,20 @@ def norm_cutoff(median, high, threshold):
     ``threshold`` spreads above the median, a spread being at least
     ``LEAST_NORM_SPREAD`` medians."""
     return median + threshold * max(high - median, LEAST_NORM_SPREAD * median)
+
+
+@jit(inline=True)
+def _tally(losses, median_loss, high_loss, ordinary):
+    """``(rows above the median's loss, above the high quantile's, and not below
+    ``ordinary``, a loss that is not a number included)``, in a loop without
+    branches that the compiler turns into vector instructions."""
+    above_median = above_high = rare = 0
+    for i in range(losses.shape[0]):
+        loss = losses[i]
+        above_median += loss > median_loss
+        above_high += loss > high_loss
+        rare += not loss < ordinary
+    return above_median, above_high, rare
 
 
 @jit(inline=True)
