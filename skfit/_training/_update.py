@@ -65,9 +65,9 @@ def apply_update(
     which a caller keeps the penalty's value up to date.
     """
     rate_t = update_rate(kernel, rate, count)
-    squares = 0.0
-    absolutes = 0.0
     if not sparse:
+        squares = 0.0
+        absolutes = 0.0
         shrink = 1.0 - rate * decay
         for i in range(params.shape[0]):
             d_square, d_absolute = _update_coordinate(
@@ -76,6 +76,45 @@ def apply_update(
             squares += d_square
             absolutes += d_absolute
         return squares, absolutes
+    if l1:
+        return _update_touched(
+            kernel,
+            params,
+            grad,
+            first,
+            second,
+            touched,
+            penalty_weights,
+            rate_t,
+            rate * decay,
+            l1,
+        )
+    # Without l1 the loop is compiled without the proximal step. A strength
+    # multiplied per coordinate is not known to be 0 (0 * inf is not), so the
+    # step's branch and store would stay in the loop, which made a sparse Adam
+    # update 7x slower (84 us against 12 us for 2,300 coordinates).
+    return _update_touched(
+        kernel,
+        params,
+        grad,
+        first,
+        second,
+        touched,
+        penalty_weights,
+        rate_t,
+        rate * decay,
+        0.0,
+    )
+
+
+@jit(fastmath=FASTMATH, inline=True)
+def _update_touched(
+    kernel, params, grad, first, second, touched, penalty_weights, rate_t, decay, l1
+):
+    """The sparse branch of :func:`apply_update`: update the ``touched``
+    coordinates, each one's penalty multiplied by its penalty weight."""
+    squares = 0.0
+    absolutes = 0.0
     for i in touched:
         weight = penalty_weights[i]
         d_square, d_absolute = _update_coordinate(
@@ -86,8 +125,8 @@ def apply_update(
             second,
             i,
             rate_t,
-            1.0 - rate * decay * weight,
-            l1 * weight,
+            1.0 - decay * weight,
+            l1 * weight if l1 else 0.0,
         )
         squares += d_square
         absolutes += d_absolute
