@@ -65,18 +65,25 @@ def apply_update(
     which a caller keeps the penalty's value up to date.
     """
     rate_t = update_rate(kernel, rate, count)
-    if not sparse:
-        squares = 0.0
-        absolutes = 0.0
-        shrink = 1.0 - rate * decay
-        for i in range(params.shape[0]):
-            d_square, d_absolute = _update_coordinate(
-                kernel, params, grad, first, second, i, rate_t, shrink, l1
+    # Without l1 the loops are compiled without the proximal step (a literal 0
+    # folds its branch away). Left in the loop, the step's branch and its store
+    # into the rule's state kept the loop from being vectorised: an Adam update
+    # of 100 coordinates took 3.6 us rather than 0.5 us, and a sparse one of
+    # 2,300 coordinates 84 us rather than 12 us.
+    if sparse:
+        if l1:
+            return _update_touched(
+                kernel,
+                params,
+                grad,
+                first,
+                second,
+                touched,
+                penalty_weights,
+                rate_t,
+                rate * decay,
+                l1,
             )
-            squares += d_square
-            absolutes += d_absolute
-        return squares, absolutes
-    if l1:
         return _update_touched(
             kernel,
             params,
@@ -87,24 +94,29 @@ def apply_update(
             penalty_weights,
             rate_t,
             rate * decay,
-            l1,
+            0.0,
         )
-    # Without l1 the loop is compiled without the proximal step. A strength
-    # multiplied per coordinate is not known to be 0 (0 * inf is not), so the
-    # step's branch and store would stay in the loop, which made a sparse Adam
-    # update 7x slower (84 us against 12 us for 2,300 coordinates).
-    return _update_touched(
-        kernel,
-        params,
-        grad,
-        first,
-        second,
-        touched,
-        penalty_weights,
-        rate_t,
-        rate * decay,
-        0.0,
+    if l1:
+        return _update_all(
+            kernel, params, grad, first, second, rate_t, 1.0 - rate * decay, l1
+        )
+    return _update_all(
+        kernel, params, grad, first, second, rate_t, 1.0 - rate * decay, 0.0
     )
+
+
+@jit(fastmath=FASTMATH, inline=True)
+def _update_all(kernel, params, grad, first, second, rate_t, shrink, l1):
+    """The dense branch of :func:`apply_update`: update every coordinate."""
+    squares = 0.0
+    absolutes = 0.0
+    for i in range(params.shape[0]):
+        d_square, d_absolute = _update_coordinate(
+            kernel, params, grad, first, second, i, rate_t, shrink, l1
+        )
+        squares += d_square
+        absolutes += d_absolute
+    return squares, absolutes
 
 
 @jit(fastmath=FASTMATH, inline=True)
