@@ -404,8 +404,9 @@ def notes_section(settings):
             "allocation). For the exact solvers, fit time per solver iteration.",
             "- *bare bound*: one `X @ w` plus one `X.T @ g` with numpy/scipy on the "
             "same data (for MLPs, the matrix products of one full-batch forward and "
-            "backward pass): touching the data twice. *÷ bare bound* near 1 means "
-            "an epoch costs little more than its arithmetic.",
+            "backward pass): touching the data twice; the median of samples taken "
+            "before the workload's contenders and after each one. *÷ bare bound* "
+            "near 1 means an epoch costs little more than its arithmetic.",
             "- *overhead / batch*: (epoch − bare bound) / batches: what each update "
             "costs beyond the two matrix products (Python, loss, optimizer, "
             "bookkeeping, and the row copy of shuffled batches).",

@@ -244,10 +244,15 @@ def reference_objective(workload, Y, rows):
 def run_workload(workload, settings):
     log(f"{workload.name}: {workload.shape_text()}")
     Y = encode_targets(workload)
-    bound = bare_bound(workload, settings)
-    rows = [
-        measure_contender(c, workload, Y, settings) for c in contenders_for(workload)
-    ]
+    # The machine's speed drifts (a shared host): the bound is sampled before
+    # and after each contender's measurements, and its median is the one reported,
+    # so that a slow or fast moment does not set every ratio of the workload.
+    bounds = [bare_bound(workload, settings)]
+    rows = []
+    for contender in contenders_for(workload):
+        rows.append(measure_contender(contender, workload, Y, settings))
+        bounds.append(bare_bound(workload, settings))
+    bound = statistics.median(bounds)
     best, reference = reference_objective(workload, Y, rows)
     target_value = best + settings.target * abs(best)
     for row in rows:
