@@ -38,7 +38,7 @@ from _datasets import classification_data, regression_data
 from _fitting import fit_quietly
 from _references import exact_l2_minimum, indicator_targets, objective
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import make_regression
+from sklearn.datasets import load_breast_cancer, load_iris, make_regression
 from sklearn.linear_model import (
     Lasso,
     LogisticRegression,
@@ -365,8 +365,10 @@ def test_hinge_reaches_linear_svcs_objective_and_beats_sgd(kernel_calls, n_class
     reason=(
         "DESIGN.md promises that convex problems reach within 0.1% of the exact "
         "optimum with the defaults; on these 200-row standardised problems they "
-        "stop on tol, with converged_ True, 0.16% (regression) to 2.6% (binary "
-        "log-loss) above it"
+        "stop on tol, with converged_ True, 0.15% (regression) to 1.6% (binary "
+        "log-loss) above it: the plateau schedule lowers the rate on slow "
+        "progress, and tol stops the slowed training (see the stopping guide; "
+        "test_annealed_adam_reaches_within_a_tenth_of_a_percent: what does)"
     ),
 )
 @pytest.mark.parametrize(
@@ -391,3 +393,49 @@ def test_the_defaults_reach_within_a_tenth_of_a_percent(kernel_calls, problem, s
     achieved = objective(loss, X, Y, est.coef_, est.intercept_, alpha)
     optimum = objective(loss, X, Y, reference.coef_, reference.intercept_, alpha)
     assert achieved <= optimum * 1.001
+
+
+#: The settings that reach the optimum where the defaults stop short: Adam at a
+#: rate that can travel far, annealed to 0 over a fixed budget of epochs.
+ANNEALED_ADAM = {
+    "learning_rate": 0.1,
+    "schedule": "cosine",
+    "tol": None,
+    "max_epochs": 1000,
+    "random_state": 0,
+}
+
+
+@pytest.mark.parametrize(
+    "problem", ["regression", "binary", "multiclass", "iris", "breast_cancer"]
+)
+def test_annealed_adam_reaches_within_a_tenth_of_a_percent(kernel_calls, problem):
+    """What the defaults miss (the expected failure above) this recipe reaches,
+    with the default alpha, on the same problems and on two real, nearly
+    separable ones where the defaults stop 22% above the optimum (breast cancer)
+    or run out of epochs (iris). The stopping guide recommends it."""
+    alpha = 1e-4  # the default l2 penalty
+    if problem == "regression":
+        X, y = regression_data(n_samples=N_SAMPLES, noise=60.0, seed=0)
+        est = fit_compiled(kernel_calls, GDRegressor(**ANNEALED_ADAM), X, y)
+        n = X.shape[0]
+        reference = Ridge(alpha=alpha * n, solver="cholesky").fit(X, y)
+        loss, Y = "squared_error", y[:, None]
+    else:
+        if problem in ("binary", "multiclass"):
+            n_classes = 2 if problem == "binary" else 3
+            seed = 0 if problem == "binary" else 2
+            X, y = classification_data(n_classes, n_samples=N_SAMPLES, seed=seed)
+        else:
+            loader = load_iris if problem == "iris" else load_breast_cancer
+            X, y = loader(return_X_y=True)
+            X = StandardScaler().fit_transform(X)
+        est = fit_compiled(kernel_calls, GDClassifier(**ANNEALED_ADAM), X, y)
+        n = X.shape[0]
+        reference = LogisticRegression(
+            C=1 / (alpha * n), tol=1e-12, max_iter=100_000
+        ).fit(X, y)
+        loss, Y = "log_loss", indicator_targets(y)
+    achieved = objective(loss, X, Y, est.coef_, est.intercept_, alpha)
+    optimum = objective(loss, X, Y, reference.coef_, reference.intercept_, alpha)
+    assert optimum * (1 - 1e-6) <= achieved <= optimum * 1.001
