@@ -49,8 +49,9 @@ boundary, whose loss is ordinary. The deviations' median and percentile follow t
 share of each batch's rows above them, so the culprits barely move them, in O(1)
 per batch; the norms', which do not change, are computed once per training call
 (and averaged over ``partial_fit`` and ``warm_start`` calls by their rows).
-The check is quiet during a warm-up of 20 batches and 640 rows, and a non-finite
-row loss is always a culprit. A batch holding a culprit is a spike whatever its own
+The check is quiet during a warm-up of 20 batches and 640 rows, a non-finite
+row loss is always a culprit, and a row of sample weight zero, which trains
+nothing, never is. A batch holding a culprit is a spike whatever its own
 loss: its :class:`~skfit.Spike` names the culprits first, with their losses, and
 :func:`skfit.suspect_rows` ranks the rows named over the epochs. The rule is written
 once, in :mod:`skfit._training._row_spikes`, for both training loops.

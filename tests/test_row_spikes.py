@@ -408,6 +408,26 @@ def test_the_row_alone_makes_the_batch_a_spike():
         assert spike.ratio < 3
 
 
+@pytest.mark.parametrize("use_numba", [True, False], ids=["compiled", "python"])
+def test_a_row_of_weight_zero_is_never_a_culprit(use_numba):
+    # The user's fix for a bad row may be to weigh it zero: it then trains
+    # nothing, and a batch holding it must not count as a spike (under "skip",
+    # the other rows of its batch would be lost).
+    X, y = one_row_data()
+    bad = 40 * BATCH + 5
+    weights = np.ones(len(y))
+    make = lambda: GDClassifier(  # noqa: E731
+        max_epochs=2, tol=None, shuffle=False, spike_policy="skip", random_state=0
+    )
+    with skfit.config_context(use_numba=use_numba):
+        weighted = make().fit(X, y, sample_weight=weights)
+        weights[bad] = 0.0
+        excluded = make().fit(X, y, sample_weight=weights)
+    assert [s.sample_indices.tolist() for s in weighted.spikes_] == [[bad], [bad]]
+    assert excluded.spikes_ == []
+    assert excluded.t_ == 2 * BATCHES_PER_EPOCH
+
+
 def test_skip_withholds_the_update_of_a_row_flagged_batch():
     X, y = one_row_data()
     log = ParameterLog()

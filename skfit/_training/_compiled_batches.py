@@ -382,6 +382,7 @@ def _train_epoch(
                 threshold,
                 row_losses[:m],
                 row_norms,
+                sample_weight,
                 order,
                 start,
                 culprit_positions[n_culprits:],

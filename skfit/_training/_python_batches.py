@@ -85,6 +85,7 @@ class PythonBatches:
                     self.culprit_losses,
                     training.row_norms,
                     order,
+                    sw,
                 )
                 if sw is None:
                     weight = float(m)

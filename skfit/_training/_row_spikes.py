@@ -31,7 +31,6 @@ that median to their 98th percentile.
   98th percentile are not tracked but computed exactly, once per training call
   over its training rows (:func:`sklearn.utils.extmath.row_norms`), and averaged
   with those of earlier calls (``partial_fit``, ``warm_start``) by their rows.
-  Sample weights are not read: a row of weight zero may be flagged.
 
 A row is a *culprit* when its deviation stands out, or when its norm stands out
 and its deviation is above the running 98th percentile: a row far out in feature
@@ -40,7 +39,9 @@ bad rows whose loss is ordinary but whose pull is not: a flipped label on inflat
 features near the class boundary has a small margin, and ten times the features of
 its neighbours. A clean row far out, which the data's rare values make (a rare
 pixel of ``load_digits``, standardised), is fitted as well as most and is not
-flagged. A non-finite row loss is always a culprit.
+flagged. A non-finite row loss is always a culprit. A row of sample weight zero
+never is: it does not move the model, so a batch holding one is no reason to skip
+or roll back the others (its loss still counts in the running statistics).
 
 The deviations' median and 98th percentile are tracked by stochastic
 approximation: after each batch of ``m`` rows, each moves by ``min(0.02 * m,
@@ -77,6 +78,8 @@ ROW_GAIN = 0.02
 MAX_GAIN = 0.5
 #: The least spread of the norms, as a share of their median.
 LEAST_NORM_SPREAD = 0.5
+#: The sample weights of unweighted data, for check_rows.
+_NO_WEIGHTS = np.empty(0)
 
 # The state array: the running deviations, the norms' statistics and the rows
 # they were computed over, and the warm-up's counters.
@@ -171,7 +174,15 @@ class RowSpikeDetector:
         self.stats[_NORM_MAX] = max(self.stats[_NORM_MAX], norms.max())
 
     def check(
-        self, kernel, losses, start, positions, culprit_losses, norms, order=None
+        self,
+        kernel,
+        losses,
+        start,
+        positions,
+        culprit_losses,
+        norms,
+        order=None,
+        sample_weight=None,
     ):
         """Check a batch's row losses, and learn from them.
 
@@ -192,6 +203,9 @@ class RowSpikeDetector:
         order : ndarray of shape (n_positions,), default=None
             The row numbers in the epoch's order; None for rows in order. The
             batch's ``i``-th row is ``order[start + i]``.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            The weight of each row of the data, by row number; None for equal
+            weights. A row of weight zero is never flagged.
 
         Returns
         -------
@@ -205,6 +219,7 @@ class RowSpikeDetector:
             self.threshold,
             losses,
             norms,
+            _NO_WEIGHTS if sample_weight is None else sample_weight,
             np.empty(0, dtype=np.intp) if order is None else order,
             start,
             positions,
@@ -214,7 +229,17 @@ class RowSpikeDetector:
 
 @jit
 def check_rows(
-    kernel, stats, recent, threshold, losses, norms, order, start, positions, out
+    kernel,
+    stats,
+    recent,
+    threshold,
+    losses,
+    norms,
+    sample_weight,
+    order,
+    start,
+    positions,
+    out,
 ):
     """Check the row losses of a batch, and learn from them.
 
@@ -230,6 +255,9 @@ def check_rows(
         The loss of each row of the batch.
     norms : ndarray of shape (n_samples,)
         The norm of the features of each row of the data, by row number.
+    sample_weight : ndarray of shape (n_samples,)
+        The weight of each row of the data, by row number; empty for equal
+        weights. A row of weight zero is never a culprit.
     order : ndarray of shape (n_positions,)
         The row numbers in the epoch's order; empty for rows in order.
     start : int
@@ -259,6 +287,8 @@ def check_rows(
                 continue
             position = start + i
             row = order[position] if order.shape[0] else position
+            if sample_weight.shape[0] and sample_weight[row] == 0.0:
+                continue
             if not loss < culprit_loss or (loss > high_loss and norms[row] > far_out):
                 positions[n_culprits] = position
                 out[n_culprits] = loss
