@@ -470,8 +470,9 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    sections = [header(args)]
     with threadpool_limits(limits=args.threads):
+        # Inside the limits, so that the BLAS table shows the threads used.
+        sections = [header(args)]
         if not args.skip_scores:
             sections.append(scores_section())
         if not args.skip_optimum:
