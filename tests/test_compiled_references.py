@@ -38,7 +38,12 @@ from _datasets import classification_data, regression_data
 from _fitting import fit_quietly
 from _references import exact_l2_minimum, indicator_targets, objective
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_iris, make_regression
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_iris,
+    load_wine,
+    make_regression,
+)
 from sklearn.linear_model import (
     Lasso,
     LogisticRegression,
@@ -365,10 +370,11 @@ def test_hinge_reaches_linear_svcs_objective_and_beats_sgd(kernel_calls, n_class
     reason=(
         "DESIGN.md promises that convex problems reach within 0.1% of the exact "
         "optimum with the defaults; on these 200-row standardised problems they "
-        "stop on tol, with converged_ True, 0.04% (regression) to 2.6% (binary "
-        "log-loss) above it over seeds: the plateau schedule lowers the rate on slow "
-        "progress, and tol stops the slowed training (see the stopping guide; "
-        "test_annealed_adam_reaches_within_a_tenth_of_a_percent: what does)"
+        "stop on tol, with converged_ True, 0.16% (regression), 2.6% (binary "
+        "log-loss) and 1.5% (3 classes) above it: the plateau schedule lowers the "
+        "rate on slow progress, and tol stops the slowed training (see the "
+        "stopping guide, and test_annealed_adam_reaches_within_a_tenth_of_a_percent "
+        "for settings that do reach it)"
     ),
 )
 @pytest.mark.parametrize(
@@ -398,6 +404,7 @@ def test_the_defaults_reach_within_a_tenth_of_a_percent(kernel_calls, problem, s
 #: The settings that reach the optimum where the defaults stop short: Adam at a
 #: rate that can travel far, annealed to 0 over a fixed budget of epochs.
 ANNEALED_ADAM = {
+    "optimizer": "adam",
     "learning_rate": 0.1,
     "schedule": "cosine",
     "tol": None,
@@ -407,13 +414,17 @@ ANNEALED_ADAM = {
 
 
 @pytest.mark.parametrize(
-    "problem", ["regression", "binary", "multiclass", "iris", "breast_cancer"]
+    "problem", ["regression", "binary", "multiclass", "iris", "wine", "breast_cancer"]
 )
 def test_annealed_adam_reaches_within_a_tenth_of_a_percent(kernel_calls, problem):
     """What the defaults miss (the expected failure above) this recipe reaches,
-    with the default alpha, on the same problems and on two real, nearly
+    with the default alpha, on the same problems and on three real, nearly
     separable ones where the defaults stop 17% to 22% above the optimum (breast
-    cancer) or run out of epochs (iris). The stopping guide recommends it."""
+    cancer) or run out of epochs (iris, wine). Its batches of 32 do not divide
+    the rows evenly, and Adam's steps are not the closed forms of this module's
+    other tests: hence 0.1%, the design's promise, rather than their
+    tolerances; over random states 0 to 4 these end 0.004% to 0.035% above.
+    The stopping guide recommends it."""
     alpha = 1e-4  # the default l2 penalty
     if problem == "regression":
         X, y = regression_data(n_samples=N_SAMPLES, noise=60.0, seed=0)
@@ -427,7 +438,11 @@ def test_annealed_adam_reaches_within_a_tenth_of_a_percent(kernel_calls, problem
             seed = 0 if problem == "binary" else 2
             X, y = classification_data(n_classes, n_samples=N_SAMPLES, seed=seed)
         else:
-            loader = load_iris if problem == "iris" else load_breast_cancer
+            loader = {
+                "iris": load_iris,
+                "wine": load_wine,
+                "breast_cancer": load_breast_cancer,
+            }[problem]
             X, y = loader(return_X_y=True)
             X = StandardScaler().fit_transform(X)
         est = fit_compiled(kernel_calls, GDClassifier(**ANNEALED_ADAM), X, y)
