@@ -78,20 +78,51 @@ def apply_update(
     # strength before the penalty weight multiplies it (0 * weight is not known
     # to be 0, as 0 * inf is not), which also keeps a sparse update with l1 from
     # paying it (a momentum one: 27 us rather than 90 us).
+    if l1:
+        return _update_coordinates(
+            kernel,
+            params,
+            grad,
+            first,
+            second,
+            rate_t,
+            step_decay,
+            l1,
+            sparse,
+            touched,
+            penalty_weights,
+        )
+    return _update_coordinates(
+        kernel,
+        params,
+        grad,
+        first,
+        second,
+        rate_t,
+        step_decay,
+        0.0,
+        sparse,
+        touched,
+        penalty_weights,
+    )
+
+
+@jit(fastmath=FASTMATH, inline=True)
+def _update_coordinates(
+    kernel,
+    params,
+    grad,
+    first,
+    second,
+    rate_t,
+    step_decay,
+    l1,
+    sparse,
+    touched,
+    penalty_weights,
+):
+    """:func:`apply_update` after its rate: the touched or all coordinates."""
     if sparse:
-        if l1:
-            return _update_touched(
-                kernel,
-                params,
-                grad,
-                first,
-                second,
-                touched,
-                penalty_weights,
-                rate_t,
-                step_decay,
-                l1,
-            )
         return _update_touched(
             kernel,
             params,
@@ -102,14 +133,10 @@ def apply_update(
             penalty_weights,
             rate_t,
             step_decay,
-            0.0,
-        )
-    if l1:
-        return _update_all(
-            kernel, params, grad, first, second, rate_t, 1.0 - step_decay, l1
+            l1,
         )
     return _update_all(
-        kernel, params, grad, first, second, rate_t, 1.0 - step_decay, 0.0
+        kernel, params, grad, first, second, rate_t, 1.0 - step_decay, l1
     )
 
 
