@@ -41,7 +41,7 @@ from ._rows import (
     row_dot,
     touch_row,
 )
-from ._update import apply_update
+from ._update import apply_unpenalised_update, apply_update
 
 __all__ = ["CompiledBatches", "compiled_batches"]
 
@@ -449,7 +449,7 @@ def _train_epoch(
                 squares += d_squares
                 absolutes += d_absolutes
                 if fit_intercept:
-                    apply_update(
+                    apply_unpenalised_update(
                         optimizer,
                         coefficients[n_features:],
                         grad[k, n_features:],
@@ -457,11 +457,6 @@ def _train_epoch(
                         second[k, n_features:] if second.shape[0] else no_state,
                         rate,
                         count + steps,
-                        0.0,
-                        0.0,
-                        False,
-                        active,
-                        penalty_weights,
                     )
             progress[1] = steps
         else:
