@@ -115,7 +115,8 @@ def apply_update(
 @jit(fastmath=FASTMATH, inline=True)
 def apply_unpenalised_update(kernel, params, grad, first, second, rate, count):
     """:func:`apply_update` for parameters without a penalty (the biases), all
-    of them: inlined, one loop, where :func:`apply_update` compiles four."""
+    of them, as both training loops update biases: one loop, where
+    :func:`apply_update` compiles four."""
     rate_t = update_rate(kernel, rate, count)
     _update_all(kernel, params, grad, first, second, rate_t, 1.0, 0.0)
 
@@ -305,7 +306,7 @@ class Update:
                 self.penalty_weights,
             )
         biases = slice(n_weights, None)
-        apply_update(
+        apply_unpenalised_update(
             self.kernel,
             params[biases],
             grad[biases],
@@ -313,11 +314,6 @@ class Update:
             part(second, biases),
             rate,
             count,
-            0.0,
-            0.0,
-            False,
-            _NONE,
-            self.penalty_weights,
         )
         if self.formula:
             state.optimizer_state["count"] = count
