@@ -11,7 +11,14 @@ registered with :func:`overload` and :func:`on_first_use` are in place.
 import functools
 import importlib
 
-__all__ = ["FASTMATH", "CompiledFunction", "jit", "on_first_use", "overload"]
+__all__ = [
+    "FASTMATH",
+    "CompiledFunction",
+    "jit",
+    "on_first_use",
+    "overload",
+    "read_only",
+]
 
 #: Reassociation lets the compiler vectorise sums; the flags that assume no NaN or
 #: infinity are left out, as the loops must see non-finite losses.
@@ -84,6 +91,19 @@ def jit(function=None, *, fastmath=False, inline=False):
     if function is None:
         return lambda function: jit(function, fastmath=fastmath, inline=inline)
     return CompiledFunction(function, fastmath, inline)
+
+
+def read_only(array):
+    """A read-only view of ``array``, to pass to compiled code.
+
+    numba compiles a function once for writable and once more for read-only
+    arrays, and the data a user fits may be either (joblib hands a parallel
+    search's workers read-only memory maps). Passing the data read-only always
+    keeps one compiled variant, and one compile, for both.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def overload(stub):

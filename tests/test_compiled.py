@@ -654,6 +654,34 @@ def test_non_c_ordered_dense_X_trains_compiled_to_the_same_bits(kernel_calls, co
     assert_array_equal(same.coef_, est.coef_)
 
 
+@pytest.mark.parametrize("sparse_input", [False, True], ids=["dense", "csr"])
+def test_read_only_and_writable_data_share_one_compiled_kernel(sparse_input):
+    # joblib hands a parallel search's workers read-only memory maps: they must
+    # train in the kernel their parent compiled, not compile another variant.
+    from skfit._training._compiled_batches import _train_epoch
+    from skfit.losses._base import loss_gradient_rows
+
+    Estimator, X, y = problem("binary")
+    X = sp.csr_matrix(X) if sparse_input else X
+    writable = Estimator(**BASE).fit(X, y)
+    n_kernels = len(_train_epoch.dispatcher.signatures)
+    n_formulas = len(loss_gradient_rows.dispatcher.signatures)
+
+    def frozen(array):
+        array = array.copy()
+        array.flags.writeable = False
+        return array
+
+    if sparse_input:
+        X = sp.csr_matrix((frozen(X.data), frozen(X.indices), frozen(X.indptr)))
+    else:
+        X = frozen(X)
+    read_only = Estimator(**BASE).fit(X, frozen(y))
+    assert len(_train_epoch.dispatcher.signatures) == n_kernels
+    assert len(loss_gradient_rows.dispatcher.signatures) == n_formulas
+    assert_array_equal(read_only.coef_, writable.coef_)
+
+
 # ------------------------------------------------------------ CSR rows
 def sparse_rows(X, seed=0):
     """``X`` with about half its entries zeroed, one row empty, as CSR."""

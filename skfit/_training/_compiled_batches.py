@@ -27,7 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from .._config import get_config
-from .._numba import FASTMATH, jit
+from .._numba import FASTMATH, jit, read_only
 from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
@@ -94,10 +94,15 @@ class CompiledBatches:
         self.n_features, self.n_outputs = network.layer_sizes
         dtype = network.dtype
         X = data.X
-        self.rows = X if isinstance(X, np.ndarray) else (X.data, X.indices, X.indptr)
-        # A C-ordered Y spares the kernel a compiled variant for another layout.
-        self.Y = np.ascontiguousarray(data.Y)
-        self.sample_weight = (
+        # The data goes in read-only and Y C-ordered, whatever the user's arrays
+        # are, so that one compiled variant of the kernel serves them all.
+        self.rows = (
+            read_only(X)
+            if isinstance(X, np.ndarray)
+            else tuple(read_only(part) for part in (X.data, X.indices, X.indptr))
+        )
+        self.Y = read_only(np.ascontiguousarray(data.Y))
+        self.sample_weight = read_only(
             np.empty(0, dtype=dtype)
             if data.sample_weight is None
             else np.ascontiguousarray(data.sample_weight, dtype=dtype)

@@ -5,6 +5,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.utils.metadata_routing import UNUSED
 
+from .._numba import read_only
 from ._deviations import UnknownLossKernel
 from ._formulas import loss_gradient_rows
 
@@ -234,7 +235,7 @@ class FormulaLoss(Loss):
         y = np.ascontiguousarray(np.broadcast_to(y, raw.shape), dtype=raw.dtype)
         losses = np.empty(raw.shape[0], dtype=raw.dtype)
         grad = np.empty_like(raw)
-        loss_gradient_rows(self.kernel(raw.dtype), y, raw, losses, grad)
+        loss_gradient_rows(self.kernel(raw.dtype), read_only(y), raw, losses, grad)
         return losses, grad
 
 
