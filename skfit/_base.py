@@ -52,6 +52,8 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 _L1_RATIOS = {"l2": 0.0, "l1": 1.0}
 #: The attributes _set_outcome sets from the engine's report.
 _OUTCOME_ATTRIBUTES = ("stop_reason_", "converged_", "best_epoch_", "best_loss_")
+#: The strength of alpha="auto" in partial_fit: scikit-learn's SGD default.
+INCREMENTAL_ALPHA = 1e-4
 
 
 def _same_settings(fresh, current):
@@ -70,7 +72,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["init", "update"])],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -149,8 +151,10 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples; None weighs all equally. Only
-            their ratios matter; weights that X's dtype cannot hold (subnormal
+            Non-negative weights of the samples; None weighs all equally. At a
+            numeric ``alpha`` only their ratios matter (``alpha="auto"`` is one
+            over their total, as scikit-learn's ``C`` and Ridge's ``alpha``
+            weigh them); weights that X's dtype cannot hold (subnormal
             positive weights, a total beyond its range) are refused, as is a
             validation share whose weights are all zero.
 
@@ -190,6 +194,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             self._state = state
             data = self._training_data(X, y, Y, sample_weight, rng, incremental)
             self._set_target_units(state, data, initialising=not continuing)
+            self.alpha_ = self._penalty_strength(data, incremental)
             config = self._training_config(rng, incremental, state)
             config.callbacks += SklearnCallbackBridge.for_estimator(
                 self, X, y, user_weight, config
@@ -399,6 +404,22 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         state = self.__dict__.get("_state")
         return self._loss_object() if state is None else state.loss
 
+    def _penalty_strength(self, data, incremental):
+        """``alpha``; "auto" is one over the training rows' total weight, the
+        strength of scikit-learn's ``Ridge()`` and ``LogisticRegression()``. A
+        ``partial_fit`` call sees a block of data whose share of the whole is
+        unknown: there "auto" is :data:`INCREMENTAL_ALPHA`, the same for every
+        block, rather than one over the block's weight."""
+        if self.alpha != "auto":
+            return float(self.alpha)
+        if incremental:
+            return INCREMENTAL_ALPHA
+        weights = data.sample_weight
+        if weights is None:
+            return 1.0 / data.n_train
+        rows = slice(None) if data.rows is None else data.rows
+        return 1.0 / float(weights[rows].sum())
+
     def _training_config(self, rng, incremental, state):
         penalty = self.penalty
         l1_ratio = _L1_RATIOS.get(penalty, self.l1_ratio)
@@ -419,7 +440,7 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         return TrainingConfig(
             loss=loss,
             penalty=Penalty(
-                0.0 if penalty is None else self.alpha,
+                0.0 if penalty is None else self.alpha_,
                 l1_ratio,
                 decoupled=decoupled,
                 weight_units=weight_units,
@@ -441,7 +462,12 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             warn_at_max_epochs=not incremental and self.tol is not None,
             report_outcome=self._set_outcome,
             loss_scale=loss_scale,
+            finish=self._finishes(),
         )
+
+    def _finishes(self):
+        """Whether a fit may end with quasi-Newton steps (see ``finish``)."""
+        return False
 
     # ------------------------------------------------------------ prediction
     def _raw(self, X):

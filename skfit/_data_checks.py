@@ -44,7 +44,8 @@ def usable_weights(weights, dtype, source):
         raise ValueError(
             f"{source} holds {int(np.sum(positive < info.tiny))} positive weights "
             f"below {info.tiny:.3g}, the smallest normal {info.dtype} number, which "
-            "training cannot use; rescale the weights (only their ratios matter)."
+            "training cannot use; rescale the weights (with a numeric alpha only "
+            "their ratios matter)."
         )
     with np.errstate(over="ignore"):
         total = weights.sum()
@@ -55,8 +56,8 @@ def usable_weights(weights, dtype, source):
     if not total <= info.max:
         raise ValueError(
             f"The weights ({source}) sum to {total:.3g}, beyond the range of "
-            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (only their "
-            "ratios matter)."
+            f"{info.dtype} (at most {info.max:.3g}); rescale the weights (with a "
+            "numeric alpha only their ratios matter)."
         )
     return weights.astype(dtype, copy=False)
 

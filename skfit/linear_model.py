@@ -1,6 +1,7 @@
 """Linear models trained by gradient descent: GDRegressor and GDClassifier."""
 
 import scipy.sparse as sp
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._docs import (
@@ -23,12 +24,20 @@ _PARAMETERS = training_parameters(
     linear=True,
 )
 
+_LINEAR_CONSTRAINTS = {
+    "fit_intercept": ["boolean"],
+    "finish": [StrOptions({"lbfgs"}), None],
+}
+
 
 class _LinearModel:
     """A network with no hidden layer, exposed as ``coef_`` and ``intercept_``."""
 
     def _make_network(self, n_features, n_outputs):
         return Network((n_features, n_outputs), fit_intercept=self.fit_intercept)
+
+    def _finishes(self):
+        return self.finish is not None
 
     @property
     def coef_(self):
@@ -113,12 +122,12 @@ class GDRegressor(_LinearModel, GDRegressorBase):
     >>> y = y + 500  # a target far from 0: training starts from its mean
     >>> est = GDRegressor(random_state=0).fit(X, y)
     >>> est.stop_reason_, round(float(est.intercept_[0]), 1), round(est.score(X, y), 3)
-    ('tol', 500.1, 1.0)
+    ('tol', 500.0, 1.0)
     """
 
     _parameter_constraints = {
         **GDRegressorBase._parameter_constraints,
-        "fit_intercept": ["boolean"],
+        **_LINEAR_CONSTRAINTS,
     }
 
     def __init__(
@@ -127,7 +136,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         epsilon=0.1,
         *,
         penalty="l2",
-        alpha=1e-4,
+        alpha="auto",
         l1_ratio=0.15,
         fit_intercept=True,
         optimizer="adam",
@@ -137,6 +146,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         max_epochs=200,
         tol=1e-5,
         n_iter_no_change=5,
+        finish="lbfgs",
         loss_threshold=None,
         early_stopping=False,
         validation_fraction=None,
@@ -161,6 +171,7 @@ class GDRegressor(_LinearModel, GDRegressorBase):
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.finish = finish
         self.loss_threshold = loss_threshold
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -222,7 +233,7 @@ class GDClassifier(_LinearModel, GDClassifierBase):
 
     _parameter_constraints = {
         **GDClassifierBase._parameter_constraints,
-        "fit_intercept": ["boolean"],
+        **_LINEAR_CONSTRAINTS,
     }
 
     def __init__(
@@ -230,7 +241,7 @@ class GDClassifier(_LinearModel, GDClassifierBase):
         loss="log_loss",
         *,
         penalty="l2",
-        alpha=1e-4,
+        alpha="auto",
         l1_ratio=0.15,
         fit_intercept=True,
         optimizer="adam",
@@ -240,6 +251,7 @@ class GDClassifier(_LinearModel, GDClassifierBase):
         max_epochs=200,
         tol=1e-5,
         n_iter_no_change=5,
+        finish="lbfgs",
         loss_threshold=None,
         early_stopping=False,
         validation_fraction=None,
@@ -264,6 +276,7 @@ class GDClassifier(_LinearModel, GDClassifierBase):
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.finish = finish
         self.loss_threshold = loss_threshold
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -44,9 +44,19 @@ _FRACTION = Interval(Real, 0, 1, closed="neither")
 
 
 class Schedule(BaseEstimator):
-    """Base class of skfit's schedules: a callable ``t -> rate multiplier``."""
+    """Base class of skfit's schedules: a callable ``t -> rate multiplier``.
+
+    Attributes
+    ----------
+    spans_training : bool
+        Whether the schedule shapes the rate over all the updates of a ``fit``
+        call (:class:`Cosine`, :class:`OneCycle`), so that the call should run
+        them: the quasi-Newton finish of the linear models then waits for the
+        tolerance rule rather than taking over the last half of ``max_epochs``.
+    """
 
     _parameter_constraints: dict = {}
+    spans_training = False
 
     def __call__(self, t):
         raise NotImplementedError
@@ -176,6 +186,8 @@ def _cosine(begin, end, progress):
 class _SpanningSchedule(Schedule):
     """A schedule over the ``n_updates`` of a call: ``progress(t)`` is the share of
     them done, ``(t - t0) / n_updates`` capped at 1, ``t0`` the first ``t`` seen."""
+
+    spans_training = True
 
     def start(self, n_updates):
         self._n_updates = max(int(n_updates), 1)

@@ -439,7 +439,10 @@ def test_validation_share_without_early_stopping_agrees(kernel_calls, name):
 @pytest.mark.parametrize(
     "reason, params",
     [
-        ("tol", {"tol": 1e-3, "max_epochs": 200, "n_iter_no_change": 3}),
+        (
+            "tol",
+            {"tol": 1e-3, "max_epochs": 200, "n_iter_no_change": 3, "finish": None},
+        ),
         ("loss_threshold", {"loss_threshold": 0.3, "max_epochs": 200}),
     ],
 )

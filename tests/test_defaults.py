@@ -515,7 +515,7 @@ def test_continuing_calls_keep_the_parameters_and_their_units():
     moved by 1e4 a rate of 1e-300 leaves coef_ and intercept_ as they were, and the
     losses recorded are the objective of the moved target in the user's units."""
     X, y = unscaled_regression()
-    frozen = {"optimizer": "sgd", "learning_rate": 1e-300}
+    frozen = {"optimizer": "sgd", "learning_rate": 1e-300, "finish": None}
     for est, call in [
         (GDRegressor(warm_start=True, random_state=0), "fit"),
         (GDRegressor(random_state=0), "partial_fit"),
@@ -528,7 +528,9 @@ def test_continuing_calls_keep_the_parameters_and_their_units():
             getattr(est, call)(X, y + 1e4)
         assert_array_equal(est.coef_, coef)
         assert_array_equal(est.intercept_, intercept)
-        moved = objective("squared_error", X, y[:, None] + 1e4, coef, intercept, 1e-4)
+        moved = objective(
+            "squared_error", X, y[:, None] + 1e4, coef, intercept, est.alpha_
+        )
         assert est.history_["loss"][-1] == pytest.approx(moved, rel=1e-10)
 
 
@@ -538,7 +540,7 @@ def test_a_loss_without_units_continues_from_the_users_parameters():
     X, y = counts()
     est = fit_quietly(GDRegressor(random_state=0, warm_start=True), X, y)
     coef, intercept = est.coef_.copy(), est.intercept_.copy()
-    est.set_params(loss="poisson", optimizer="sgd", learning_rate=1e-300)
+    est.set_params(loss="poisson", optimizer="sgd", learning_rate=1e-300, finish=None)
     fit_quietly(est, X, y)
     assert_allclose(est.coef_, coef, rtol=1e-12)
     assert_allclose(est.intercept_, intercept, rtol=1e-12)

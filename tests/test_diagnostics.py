@@ -325,7 +325,9 @@ def test_history_names_the_epoch_validation_loss_began_to_rise():
                 GDClassifier(
                     penalty=None, tol=None, max_epochs=300, validation_fraction=0.3
                 ),
-                *make_classification(100, 60, n_informative=2, flip_y=0.2),
+                *make_classification(
+                    100, 60, n_informative=2, flip_y=0.2, random_state=0
+                ),
             ),
         ),
         (
@@ -344,7 +346,7 @@ def test_history_names_the_epoch_validation_loss_began_to_rise():
             "underfitting",
             lambda: (
                 GDClassifier(validation_fraction=0.2),
-                *make_circles(200, noise=0.05, factor=0.5),
+                *make_circles(200, noise=0.05, factor=0.5, random_state=0),
             ),
         ),
     ],

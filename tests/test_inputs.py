@@ -192,8 +192,15 @@ def test_sample_weight_changes_the_fit(regression):
 
 
 def test_uniform_weights_change_nothing(iris):
+    # At a given alpha only the weights' ratios matter ("auto" reads their total).
     X, y = iris
-    params = {"batch_size": 16, "max_epochs": 10, "tol": None, "random_state": 0}
+    params = {
+        "alpha": 1e-3,
+        "batch_size": 16,
+        "max_epochs": 10,
+        "tol": None,
+        "random_state": 0,
+    }
     a = fit_quietly(GDClassifier(**params), X, y, sample_weight=np.full(len(y), 3.0))
     b = fit_quietly(GDClassifier(**params), X, y)
     assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)
@@ -553,7 +560,7 @@ def test_warm_start_mini_batch_continues_from_where_it_was(regression):
     # The continued fit's first batch (rows 0-31, unshuffled) is scored before its
     # update, at the parameters the first fit ended with.
     residual = X[:32] @ coef + intercept - y[:32]
-    expected = 0.5 * np.mean(residual**2) + 0.5 * est.alpha * coef @ coef
+    expected = 0.5 * np.mean(residual**2) + 0.5 * est.alpha_ * coef @ coef
     assert_allclose(est.history_.batch_loss[30 * 7], expected, rtol=1e-6)
     # The optimizer's moments continue too: 30 + 3 epochs are one fit of 33.
     whole = fit_quietly(GDRegressor(max_epochs=33, **params), X, y)

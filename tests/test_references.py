@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from _fitting import fit_quietly, full_batch
 from _references import indicator_targets, lipschitz, objective
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
 from skfit import GDClassifier, GDRegressor
@@ -109,12 +110,30 @@ def test_sample_weight_matches_weighted_ridge():
 
 
 def test_scaling_all_sample_weights_changes_nothing():
+    # At a given alpha only the weights' ratios matter.
     X, y = regression_data(n_samples=40, seed=5)
     sw = np.random.default_rng(5).uniform(0.5, 2.0, size=40)
-    a = fit_quietly(full_batch(GDRegressor, 0.1, 50), X, y, sample_weight=sw)
-    b = fit_quietly(full_batch(GDRegressor, 0.1, 50), X, y, sample_weight=7 * sw)
+    fit = full_batch(GDRegressor, 0.1, 50).set_params(alpha=1e-3)
+    a = fit_quietly(clone(fit), X, y, sample_weight=sw)
+    b = fit_quietly(clone(fit), X, y, sample_weight=7 * sw)
     assert_allclose(a.coef_, b.coef_, rtol=1e-10)
     assert_allclose(a.history_["loss"], b.history_["loss"], rtol=1e-6)
+
+
+def test_auto_alpha_is_one_over_the_total_weight():
+    """alpha='auto' is Ridge()'s strength: 1 / sum(s), which scaling every weight
+    by 7 divides by 7, as it multiplies Ridge's data term by 7."""
+    X, y = regression_data(n_samples=40, seed=5)
+    sw = np.random.default_rng(5).uniform(0.5, 2.0, size=40)
+    fit = full_batch(GDRegressor, 0.1, 50)
+    assert fit.alpha == "auto"
+    a = fit_quietly(clone(fit), X, y, sample_weight=sw)
+    b = fit_quietly(clone(fit), X, y, sample_weight=7 * sw)
+    assert a.alpha_ == pytest.approx(1 / sw.sum(), rel=1e-12)
+    assert b.alpha_ == pytest.approx(a.alpha_ / 7, rel=1e-12)
+    given = fit_quietly(clone(fit).set_params(alpha=b.alpha_), X, y, sample_weight=sw)
+    assert_allclose(b.coef_, given.coef_, rtol=1e-10)
+    assert fit_quietly(clone(fit), X, y).alpha_ == 1 / 40
 
 
 # ------------------------------------------------------------ classification

@@ -147,6 +147,7 @@ def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
         max_epochs=50,
         batch_size=None,
         schedule="constant",
+        finish=None,
         random_state=0,
     )
     with warnings.catch_warnings():
@@ -168,7 +169,12 @@ def test_a_tol_stop_on_mini_batches_converges_once_the_rate_was_lowered(
     # optimum, where the tolerance fires: that is no convergence.
     X, y = make_regression(2000, 10, noise=10.0, random_state=0)
     est = GDRegressor(
-        schedule=schedule, tol=1e-3, n_iter_no_change=5, max_epochs=300, random_state=0
+        schedule=schedule,
+        tol=1e-3,
+        n_iter_no_change=5,
+        max_epochs=300,
+        finish=None,
+        random_state=0,
     ).fit(X, y)
     assert est.stop_reason_ == "tol"
     assert est.converged_ is converged
@@ -187,6 +193,7 @@ def test_tol_none_disables_the_tolerance_rule(regression):
         "batch_size": None,
         "n_iter_no_change": 2,
         "max_epochs": 12,
+        "finish": None,
         "random_state": 0,
     }
     assert GDRegressor(tol=0.0, **params).fit(X, y).n_epochs_ == 3
@@ -211,6 +218,7 @@ def test_tol_counts_improvements_against_the_best_loss(regression):
         tol=tol,
         n_iter_no_change=patience,
         max_epochs=300,
+        finish=None,
         random_state=0,
     ).fit(X, y)
     assert est.stop_reason_ == "tol"
@@ -415,7 +423,7 @@ def test_divergence_restores_the_best_parameters():
     assert est.best_loss_ == pytest.approx(losses.min())
     assert est.best_epoch_ == int(np.argmin(losses)) + 1
     residual = est.predict(X) - y
-    objective = 0.5 * np.mean(residual**2) + 0.5 * est.alpha * np.sum(est.coef_**2)
+    objective = 0.5 * np.mean(residual**2) + 0.5 * est.alpha_ * np.sum(est.coef_**2)
     assert np.isfinite(objective)
     # The objective at the kept parameters is the best loss seen, not the loss
     # after one more diverging step.

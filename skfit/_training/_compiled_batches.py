@@ -43,10 +43,10 @@ from ._rows import (
 )
 from ._update import apply_unpenalised_update, apply_update
 
-__all__ = ["CompiledBatches", "compiled_batches"]
+__all__ = ["CompiledBatches", "compiled_batches", "is_formula"]
 
 
-def _is_formula(obj, base, methods):
+def is_formula(obj, base, methods):
     """Whether ``obj`` is a built-in part whose formula is what it computes: an
     instance of ``base`` that overrides none of ``methods``."""
     return isinstance(obj, base) and all(
@@ -63,8 +63,8 @@ def compiled_batches(training):
         not get_config()["use_numba"]
         or not training.watch.policy.compiled
         or state.network.n_layers != 1
-        or not _is_formula(state.optimizer, FormulaOptimizer, ("init", "update"))
-        or not _is_formula(config.loss, FormulaLoss, ("loss", "loss_gradient"))
+        or not is_formula(state.optimizer, FormulaOptimizer, ("init", "update"))
+        or not is_formula(config.loss, FormulaLoss, ("loss", "loss_gradient"))
         # One batch per epoch has no per-batch overhead to save, and its large
         # products run faster through multithreaded BLAS.
         or (config.batch_size or math.inf) >= data.n_train

@@ -5,7 +5,10 @@ in batches through a batch runner, compiled for linear models or in Python for t
 rest: each batch is a forward pass, the loss and its gradient (with the per-row
 spike check on each row's loss), a backward pass, a spike check and an update. The
 epoch then becomes a record in the history, held-out rows are scored, and the
-stopping rules read the record.
+stopping rules read the record. A linear model's fit of a convex problem ends with
+the quasi-Newton finish (:mod:`skfit._training._finish`): a runner whose epochs
+are full-batch L-BFGS steps takes over when the tolerance rule fires, or when half
+of the epoch budget is left.
 """
 
 import math
@@ -20,6 +23,7 @@ from sklearn.utils.extmath import row_norms
 from .._warn import warn_at_user
 from ..callbacks import Callback
 from ._compiled_batches import compiled_batches
+from ._finish import FINISH_SHARE, Finished, QuasiNewtonFinish, finishes
 from ._held_out import HeldOutScorer
 from ._python_batches import PythonBatches
 from ._spikes import POLICIES, SpikeWatch
@@ -91,6 +95,10 @@ class Training:
             if data.X_val is None
             else HeldOutScorer(data, config.loss, config.penalty, config.loss_scale)
         )
+        #: Whether the call ends with the quasi-Newton finish (see
+        #: :mod:`skfit._training._finish`), and whether it has begun.
+        self.finishes = finishes(self)
+        self.finishing = False
 
     def sparse_penalty_weights(self):
         """Per feature, the penalty's multiplier in a sparse update (see
@@ -157,6 +165,10 @@ class Training:
         rules = stop_rules(
             config, state, self.watch.policy, self.estimator, monitor_validation
         )
+        # A schedule that spans max_epochs (cosine, onecycle) anneals over all of
+        # them: the finish then waits for the tolerance rule.
+        spans = getattr(state.schedule, "spans_training", False)
+        finish_epochs = 0 if spans else int(FINISH_SHARE * config.max_epochs)
         self.watch.policy.begin()
         state.divergence.begin(state.network.flat)
         reason = "max_epochs"
@@ -167,7 +179,12 @@ class Training:
             with np.errstate(over="ignore", invalid="ignore"):
                 # Overflow is expected when training diverges; the engine detects
                 # non-finite losses and gradients itself and never applies them.
-                for _ in range(config.max_epochs):
+                for epoch in range(config.max_epochs):
+                    reserved = epoch >= config.max_epochs - finish_epochs
+                    if self.finishes and not self.finishing and reserved:
+                        # Mini-batch training has not stalled, but the finish
+                        # needs these epochs to reach the optimum.
+                        self.begin_finish(rules)
                     epoch_start = None if monitor_validation else state.snapshot()
                     record, interrupted = self.run_epoch(state.n_epochs + 1)
                     if record is not None:
@@ -182,7 +199,10 @@ class Training:
                     if epoch_end is not None:
                         epoch_end(monitored)
                     fired = [rule.reason for rule in rules if rule(record)]
-                    if fired:
+                    if fired == ["tol"] and self.finishes and not self.finishing:
+                        # Mini-batch training has stalled: the finish takes over.
+                        self.begin_finish(rules)
+                    elif fired:
                         reason = fired[0]
                         break
             if reason in ("diverged", "early_stopping"):
@@ -206,11 +226,21 @@ class Training:
             raise interrupt
         return outcome
 
+    def begin_finish(self, rules):
+        """Hand the remaining epochs to the quasi-Newton finish, whose own rule
+        replaces the tolerance rule of mini-batch training."""
+        self.runner = QuasiNewtonFinish(self)
+        self.finishing = True
+        rules[:] = [
+            Finished(self.runner) if rule.reason == "tol" else rule for rule in rules
+        ]
+
     def converged(self, reason):
         """Whether stopping by ``reason`` means the optimum is near.
 
         Reaching ``loss_threshold`` (the level asked for) and early stopping (the
-        best generalising epoch) do by definition. The tolerance does when no
+        best generalising epoch) do by definition. The tolerance does when it
+        stops the quasi-Newton finish, whose steps use the curvature, and when no
         sampling noise can hide progress: in full-batch training, or once the
         schedule has lowered the rate. At a constant rate, mini-batch updates
         hover around the optimum, and a loss that stopped improving may be that
@@ -220,6 +250,8 @@ class Training:
             return True
         if reason != "tol":
             return False
+        if self.finishing:
+            return True
         annealed = self.state.schedule(max(self.state.t - 1, 0)) < 1.0
         return len(self.batches) == 1 or annealed
 
@@ -264,6 +296,12 @@ class Training:
                     f"learning_rate={rate / DIVERGENCE_RATE_DIVISOR:g}, and scale "
                     "the features"
                 )
+            elif self.finishing:
+                advice = (
+                    "the quasi-Newton finish was still gaining: raise max_epochs, "
+                    "and standardise the features (StandardScaler), on which it "
+                    "needs fewer steps"
+                )
             else:
                 advice = "raise max_epochs or learning_rate, or loosen tol"
             warn_at_user(
@@ -283,7 +321,8 @@ class Training:
     def run_epoch(self, epoch):
         """Train one epoch; return its history record (None when interrupted
         before its first batch finished) and whether it was interrupted."""
-        order = self.order(self.config.random_state)
+        # The finish's one batch takes every row, in any order.
+        order = None if self.finishing else self.order(self.config.random_state)
         n_batches = len(self.batches)
         losses = np.empty(n_batches)
         weights = np.empty(n_batches)

@@ -141,6 +141,9 @@ class TrainingConfig:
     #: The objective is trained in units of this much of the user's objective
     #: (see :mod:`skfit._target_scaling`): every loss recorded is multiplied by it.
     loss_scale: float = 1.0
+    #: Whether a fit of a convex problem may end with the quasi-Newton finish
+    #: (see :mod:`skfit._training._finish`).
+    finish: bool = False
 
 
 @dataclass

@@ -48,6 +48,34 @@ def _find(estimator, name, owner=None):
     return key, params[key]
 
 
+def _find_alpha(estimator):
+    """``(path, value)`` of the penalty strength ``alpha``, as :func:`_find`; an
+    "auto" strength reads as the one its estimator's fit resolved it to
+    (``alpha_``), and stays "auto" before that fit."""
+    found = _find(estimator, "alpha")
+    if found is None or found[1] != "auto":
+        return found
+    path = found[0]
+    owner_path = path.rpartition("__")[0]
+    owner = estimator.get_params(deep=True)[owner_path] if owner_path else estimator
+    return path, getattr(owner, "alpha_", "auto")
+
+
+#: What to try instead of an unresolved "auto" strength, by the way it should go.
+_AUTO_STEPS = {10: "10 and 100 times", 0.1: "a tenth and a hundredth of"}
+
+
+def _change_alpha(verb, path, alpha, factor):
+    """Advice to move the strength ``alpha`` of ``path`` by ``factor``."""
+    if alpha == "auto":
+        return (
+            f"{verb} {path} from 'auto', one over the training rows' total "
+            f"weight (try {_AUTO_STEPS[factor]} that in a search)."
+        )
+    steps = _steps(alpha, factor)
+    return f"{verb} {path} from {_number(alpha)} (try {steps} in a search)."
+
+
 def _number(value):
     return f"{value:g}"
 
@@ -119,20 +147,18 @@ def _overfitting(estimator, more_data_helps, trend, history_model, rise_epoch):
             )
     if more_data_helps:
         advice.append(_more_data(more_data_helps, trend))
-    found = _find(estimator, "alpha")
+    found = _find_alpha(estimator)
     if found is not None:
         path, alpha = found
         penalty = _find(estimator, "penalty") if skfit_model else None
         if penalty is not None and penalty[1] is None:
+            strength = "'auto'" if alpha == "auto" else _number(max(alpha, 1e-3))
             advice.append(
                 f"More regularisation: set {penalty[0]}='l2' (it is None, so alpha "
-                f"is unused) with {path}={_number(max(alpha, 1e-3))}."
+                f"is unused) with {path}={strength}."
             )
         else:
-            advice.append(
-                f"More regularisation: raise {path} from {_number(alpha)} "
-                f"(try {_steps(alpha, 10)} in a search)."
-            )
+            advice.append(_change_alpha("More regularisation: raise", path, alpha, 10))
     found = _find(estimator, "C")
     if found is not None and isinstance(found[1], int | float):
         advice.append(
@@ -239,17 +265,14 @@ def _underfitting(estimator, history_model):
             "A more flexible model: add nonlinear features (PolynomialFeatures or "
             "SplineTransformer in a pipeline) or use a nonlinear estimator."
         )
-    found = _find(estimator, "alpha")
+    found = _find_alpha(estimator)
     penalty = _find(estimator, "penalty")
     if (
         found is not None
-        and found[1] >= NEGLIGIBLE_ALPHA
+        and (found[1] == "auto" or found[1] >= NEGLIGIBLE_ALPHA)
         and not (penalty is not None and penalty[1] is None)
     ):
-        advice.append(
-            f"Less regularisation: lower {found[0]} from {_number(found[1])} "
-            f"(try {_steps(found[1], 0.1)} in a search)."
-        )
+        advice.append(_change_alpha("Less regularisation: lower", *found, 0.1))
     found = _find(estimator, "C")
     if found is not None and isinstance(found[1], int | float) and found[1] < 1e6:
         advice.append(

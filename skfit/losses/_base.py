@@ -32,10 +32,15 @@ class Loss(BaseEstimator):
         ``loss(s * y, s * raw) == s**p * rescaled(s).loss(y, raw)`` for every
         ``s > 0``. Regressors standardise the target inside ``fit`` for the losses
         that have one (see :meth:`rescaled`); None for the others.
+    smooth : bool
+        Whether the loss is convex with a continuous gradient in the raw outputs,
+        so that a linear model's fit may end with full-batch quasi-Newton steps
+        (see the stopping guide). False for user-supplied losses.
     """
 
     _parameter_constraints: dict = {}
     has_probabilities = False
+    smooth = False
     multiclass = None
     requires_nonnegative_y = False
     homogeneity = None

@@ -32,6 +32,8 @@ class LogLoss(FormulaLoss):
     array([[0.5, 0.5]])
     """
 
+    smooth = True
+
     has_probabilities = True
     multiclass = "multinomial"
 
@@ -82,6 +84,8 @@ class MultilabelLogLoss(FormulaLoss):
     >>> MultilabelLogLoss().predict_proba(np.array([[0.0, 2.0]])).round(4)
     array([[0.5   , 0.8808]])
     """
+
+    smooth = True
 
     has_probabilities = True
     multiclass = "ovr"
@@ -148,6 +152,8 @@ class SquaredHinge(_MarginLoss):
     array([0.25, 2.25])
     """
 
+    smooth = True
+
     def kernel(self, dtype):
         return SquaredHingeKernel()
 
@@ -169,6 +175,8 @@ class ModifiedHuber(_MarginLoss):
     >>> ModifiedHuber().predict_proba(np.array([[0.5]]))
     array([[0.25, 0.75]])
     """
+
+    smooth = True
 
     has_probabilities = True
 

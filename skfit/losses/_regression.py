@@ -30,6 +30,8 @@ class SquaredError(FormulaLoss):
     array([2.])
     """
 
+    smooth = True
+
     def kernel(self, dtype):
         return SquaredErrorKernel()
 
@@ -132,6 +134,8 @@ class Huber(_ResidualLoss):
     array([0.125, 2.5  ])
     """
 
+    smooth = True
+
     _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="left")]}
 
     def __init__(self, epsilon=0.1):
@@ -212,6 +216,8 @@ class Poisson(FormulaLoss):
     >>> Poisson().loss(np.array([[1.0], [0.0]]), np.array([[0.0], [0.0]]))
     array([0., 1.])
     """
+
+    smooth = True
 
     requires_nonnegative_y = True
 
