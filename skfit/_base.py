@@ -374,9 +374,8 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
         """
         network, loss = state.network, state.loss
         if initialising:
-            rows = slice(None) if data.rows is None else data.rows
-            Y = data.Y[rows]
-            weights = None if data.sample_weight is None else data.sample_weight[rows]
+            Y = data.at_training_rows(data.Y)
+            weights = data.train_sample_weight
             state.target_scaling = TargetScaling.for_targets(
                 loss, Y, weights, network.fit_intercept
             )
@@ -414,11 +413,10 @@ class BaseGD(HistoryReprMixin, CallbackSupportMixin, BaseEstimator):
             return float(self.alpha)
         if incremental:
             return INCREMENTAL_ALPHA
-        weights = data.sample_weight
+        weights = data.train_sample_weight
         if weights is None:
             return 1.0 / data.n_train
-        rows = slice(None) if data.rows is None else data.rows
-        return 1.0 / float(weights[rows].sum())
+        return 1.0 / float(weights.sum())
 
     def _training_config(self, rng, incremental, state):
         penalty = self.penalty

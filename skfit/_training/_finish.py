@@ -76,10 +76,8 @@ def finishes(training):
 
 def _n_weighted_rows(data):
     """The training rows of positive weight."""
-    weights = data.sample_weight
-    if weights is None:
-        return data.n_train
-    return int(np.count_nonzero(weights if data.rows is None else weights[data.rows]))
+    weights = data.train_sample_weight
+    return data.n_train if weights is None else int(np.count_nonzero(weights))
 
 
 class QuasiNewtonFinish:
@@ -89,9 +87,9 @@ class QuasiNewtonFinish:
     before the step, the training rows' weight and the gradient's norm; its
     learning rate is NaN, as its steps come from a line search, not a rate. The step
     is accepted when it decreases the objective enough (Armijo's condition),
-    halving it until it does; :attr:`converged` says when a step gained less
-    than :data:`RELATIVE_GAIN` of the objective, or none could (at the optimum to
-    floating-point precision).
+    halving it until it does; :attr:`converged` says when a full step gained,
+    and its model predicted, less than :data:`RELATIVE_GAIN` of the objective, or
+    none could (at the optimum to floating-point precision).
 
     Parameters
     ----------
@@ -102,13 +100,9 @@ class QuasiNewtonFinish:
     def __init__(self, training):
         self.training = training
         data, network = training.data, training.state.network
-        rows = data.rows
-        self.X = data.X if rows is None else data.X[rows]
-        self.Y = data.Y if rows is None else data.Y[rows]
-        weights = data.sample_weight
-        self.sample_weight = (
-            None if weights is None else (weights if rows is None else weights[rows])
-        )
+        self.X = data.at_training_rows(data.X)
+        self.Y = data.at_training_rows(data.Y)
+        self.sample_weight = data.train_sample_weight
         self.total_weight = (
             float(self.X.shape[0])
             if self.sample_weight is None
@@ -118,8 +112,8 @@ class QuasiNewtonFinish:
         self.moments = self.feature_moments()
         self.memory = deque(maxlen=MEMORY)
         self.relative_gain = RELATIVE_GAIN[np.dtype(network.dtype)]
-        #: Whether the last step gained less than the relative gain asked, or no
-        #: step could gain at all.
+        #: Whether a full quasi-Newton step gained, and its model predicted, less
+        #: than the relative gain asked, or no step could gain at all.
         self.converged = False
         self.value, self.gradient = self.objective()
 
@@ -288,8 +282,8 @@ class QuasiNewtonFinish:
 
 
 class Finished:
-    """The tolerance rule of the finish: its last step gained less than
-    :data:`RELATIVE_GAIN` of the objective, or none could."""
+    """The tolerance rule of the finish: it has converged (see
+    :attr:`QuasiNewtonFinish.converged`)."""
 
     reason = "tol"
 

@@ -61,12 +61,8 @@ class Training:
             self.row_norms = row_norms(data.X).astype(np.float64, copy=False)
         # One batch over all rows needs no shuffling: its gradient is a sum.
         self.shuffle = config.shuffle and len(self.batches) > 1
-        sw = data.sample_weight
-        self.mean_weight = (
-            1.0
-            if sw is None
-            else float(sw.mean() if data.rows is None else sw[data.rows].mean())
-        )
+        sw = data.train_sample_weight
+        self.mean_weight = 1.0 if sw is None else float(sw.mean())
         # Only the callbacks that define on_batch_end hear of every batch: a no-op
         # hook would still cost a record and a call per batch.
         self.batch_callbacks = [
@@ -151,10 +147,7 @@ class Training:
             schedule_start(config.max_epochs * len(self.batches))
         state.spike_detector.threshold = config.spike_threshold
         state.row_detector.threshold = config.spike_threshold
-        rows = self.data.rows
-        state.row_detector.learn_norms(
-            self.row_norms if rows is None else self.row_norms[rows]
-        )
+        state.row_detector.learn_norms(self.data.at_training_rows(self.row_norms))
         monitor_validation = config.early_stopping and self.held_out is not None
         # The monitored loss is the validation loss under early stopping, computed
         # with the parameters at the end of an epoch; otherwise the training loss,

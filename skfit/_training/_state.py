@@ -115,6 +115,17 @@ class TrainingData:
     def n_train(self):
         return self.X.shape[0] if self.rows is None else len(self.rows)
 
+    def at_training_rows(self, array):
+        """``array`` (indexed like ``X``, or None) at the training rows."""
+        if array is None or self.rows is None:
+            return array
+        return array[self.rows]
+
+    @property
+    def train_sample_weight(self):
+        """The training rows' sample weights (None: all weigh the same)."""
+        return self.at_training_rows(self.sample_weight)
+
 
 @dataclass
 class TrainingConfig:
