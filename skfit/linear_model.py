@@ -229,6 +229,16 @@ class GDClassifier(_LinearModel, GDClassifierBase):
     (3, 4)
     >>> round(model.score(X, y), 2)
     0.97
+
+    The fit ends in the quasi-Newton finish, at the optimum of the objective of
+    ``LogisticRegression()``: ``alpha="auto"`` is one over the 150 rows.
+
+    >>> clf = model[-1]
+    >>> clf.stop_reason_, clf.converged_, round(clf.alpha_ * 150, 6)
+    ('tol', True, 1.0)
+    >>> import numpy as np
+    >>> int(np.isnan(clf.history_["learning_rate"]).sum()) > 0  # finish epochs
+    True
     """
 
     _parameter_constraints = {
