@@ -2,14 +2,26 @@
 
 :func:`jit` marks a function for compilation in nopython mode with an on-disk
 cache, so that a process pays for compiling a function once per kind of data, and
-later processes not at all. numba itself is imported only when the first compiled
-function is called: ``import skfit`` does not pay for it. From then on compiled
-functions call one another as numba functions, and the overloads and intrinsics
-registered with :func:`overload` and :func:`on_first_use` are in place.
+later processes not at all. Processes that need the same compilation at the same
+time (the workers of a parallel search, say) take turns: one compiles while the
+others wait, then load its result from the cache. numba itself is imported only
+when the first compiled function is called: ``import skfit`` does not pay for it.
+From then on compiled functions call one another as numba functions, and the
+overloads and intrinsics registered with :func:`overload` and :func:`on_first_use`
+are in place.
 """
 
+import contextlib
 import functools
+import hashlib
 import importlib
+import os
+import tempfile
+
+try:
+    import fcntl
+except ImportError:  # Windows: processes compile side by side, as numba alone does.
+    fcntl = None
 
 __all__ = [
     "FASTMATH",
@@ -62,6 +74,8 @@ class CompiledFunction:
                 # No writable cache directory (a read-only installation): compile
                 # anew in each process rather than fail.
                 dispatcher = numba.njit(**options)(self.py_func)
+            else:
+                _compile_in_turn(dispatcher)
             self._dispatcher = dispatcher
         return self._dispatcher
 
@@ -104,6 +118,57 @@ def read_only(array):
     view = array.view()
     view.flags.writeable = False
     return view
+
+
+def _compile_in_turn(dispatcher):
+    """Make the processes that compile ``dispatcher`` for the same argument types
+    take turns, so that one compiles and the others load its cached result.
+
+    Without this, the workers of a search that start on an empty cache each
+    compile the epoch loop, several seconds each, and on a machine with as many
+    cores as workers every one of them slows all the others down.
+    """
+    from numba.core import sigutils
+    from numba.core.caching import NullCache
+    from numba.core.compiler_lock import global_compiler_lock
+
+    if fcntl is None or isinstance(dispatcher._cache, NullCache):
+        return
+
+    compile_here = dispatcher.compile
+    function = dispatcher.py_func
+    # Processes that cache in different places have nothing to share.
+    code = function.__code__
+    name = f"{dispatcher._cache.cache_path}:{code.co_filename}:{function.__qualname__}"
+
+    def compile(sig):
+        args, _ = sigutils.normalize_signature(sig)
+        if tuple(args) in dispatcher.overloads:
+            return compile_here(sig)
+        # numba's own lock first, as its compile takes it: a thread that waited
+        # for the file while holding it could deadlock with one of this process's
+        # threads that holds the file and waits for numba's lock.
+        with global_compiler_lock, _file_lock(f"{name}{tuple(args)}"):
+            return compile_here(sig)
+
+    dispatcher.compile = compile
+
+
+@contextlib.contextmanager
+def _file_lock(key):
+    """An exclusive lock, across the processes of this machine's user, on ``key``;
+    none where no lock file can be made (taking turns only saves time)."""
+    folder = os.path.join(tempfile.gettempdir(), f"skfit-compiling-{os.getuid()}")
+    path = os.path.join(folder, hashlib.sha1(key.encode()).hexdigest())
+    with contextlib.ExitStack() as stack:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            file = stack.enter_context(open(path, "a"))
+        except OSError:
+            file = None
+        if file is not None:
+            fcntl.flock(file, fcntl.LOCK_EX)
+        yield
 
 
 def overload(stub):

@@ -11,6 +11,7 @@ fits outside its scope never reach it.
 import functools
 import subprocess
 import sys
+import time
 import warnings
 
 import numba
@@ -1113,6 +1114,91 @@ def test_jit_compiles_without_a_writable_cache(monkeypatch):
     compiled = _numba.jit(add)
     assert compiled(2, 3) == 5
     assert compiled.py_func is add
+
+
+WAITING_FOR_A_LOCK = " -> FLOCK "
+
+
+def waits_for_a_file_lock(pid):
+    """Whether process ``pid`` is blocked on an flock (Linux's /proc/locks lists
+    each waiter with an arrow)."""
+    with open("/proc/locks") as locks:
+        return any(
+            WAITING_FOR_A_LOCK in line and line.split()[5] == str(pid) for line in locks
+        )
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc/locks (Linux only)"
+)
+def test_processes_needing_one_compilation_take_turns(tmp_path):
+    # A parallel search's workers start together on an empty cache: while one
+    # compiles a function for some argument types, another that needs the same
+    # waits, then loads the result from the cache instead of compiling it too.
+    from numba.core import event
+
+    (tmp_path / "summing.py").write_text(
+        "from skfit._numba import jit\n\n\n"
+        "@jit\n"
+        "def total(values):\n"
+        "    result = 0.0\n"
+        "    for value in values:\n"
+        "        result += value\n"
+        "    return result\n"
+    )
+    other_process = (
+        "import sys, numpy\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from numba.core import event\n"
+        "compiled = []\n"
+        "class Count(event.Listener):\n"
+        "    def on_start(self, ev): compiled.append(ev.data['dispatcher'])\n"
+        "    def on_end(self, ev): pass\n"
+        "event.register('numba:compile', Count())\n"
+        "import summing\n"
+        "print(summing.total(numpy.arange(4.0)), len(compiled))\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import summing
+    finally:
+        sys.path.remove(str(tmp_path))
+
+    seen = []
+
+    class StartTheOtherAndWait(event.Listener):
+        # Runs inside this process's compilation, while it holds the turn.
+        def on_start(self, ev):
+            if ev.data["dispatcher"].py_func is not summing.total.py_func:
+                return
+            other = subprocess.Popen(
+                [sys.executable, "-c", other_process],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            seen.append(other)
+            for _ in range(1200):
+                if waits_for_a_file_lock(other.pid) or other.poll() is not None:
+                    break
+                time.sleep(0.1)
+            seen.append(waits_for_a_file_lock(other.pid))
+
+        def on_end(self, ev):
+            pass
+
+    listener = StartTheOtherAndWait()
+    event.register("numba:compile", listener)
+    try:
+        assert summing.total(np.arange(3.0)) == 3.0
+    finally:
+        event.unregister("numba:compile", listener)
+        del sys.modules["summing"]
+    other, waited = seen
+    output, _ = other.communicate(timeout=300)
+    assert other.returncode == 0
+    assert waited, "the other process compiled without waiting for its turn"
+    # It waited, then loaded what this process compiled: no compilation there.
+    assert output.split() == ["6.0", "0"]
 
 
 def test_set_config_takes_a_numpy_bool():
