@@ -201,15 +201,10 @@ def _loss_spike_error_round_trips():
 
 
 def test_a_loss_spike_error_on_a_worker_reaches_the_caller(client):
-    # Checked on the workers: tblib, which dask imports, teaches pickle the
-    # exception classes that exist when it is installed, so the answer depends on
-    # the process. Without a round trip the search would wait forever for an
-    # error it cannot read.
-    if not all(client.run(_loss_spike_error_round_trips).values()):
-        pytest.skip(
-            "LossSpikeError cannot be unpickled yet (fixed on another branch), so "
-            "it cannot travel back from a worker process"
-        )
+    # Checked on the workers first: tblib, which dask imports, changes how pickle
+    # treats exceptions, so the answer depends on the process, and without a round
+    # trip the search below would wait forever for an error it cannot read.
+    assert all(client.run(_loss_spike_error_round_trips).values())
     rng = np.random.RandomState(0)
     X = rng.normal(size=(400, 3))
     y = X @ [1.0, 2.0, 3.0]
