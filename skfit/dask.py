@@ -116,7 +116,10 @@ dask.dataframe.Series or DataFrame
 
     Each block is one ``partial_fit`` call, so what is per call there is per block
     here: the schedules that span a call ('cosine', 'onecycle') run one cycle per
-    block, and a block whose loss becomes non-finite stops the call with
+    block, the linear models' quasi-Newton ``finish`` does not run, ``alpha="auto"``
+    is partial_fit's 1e-4 in every block (``fit``'s would be one over the
+    collection's rows: pass ``alpha=1 / n_samples`` for its objective), and a block
+    whose loss becomes non-finite stops the call with
     ``stop_reason_ == 'diverged'``. ``verbose=1`` shows one progress bar over the
     blocks of every pass (tqdm, ``pip install "skfit[progress]"``); ``verbose=2``
     prints one line per pass. A dataframe's partition lengths are not known in

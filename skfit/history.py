@@ -26,6 +26,8 @@ EPOCH_KEYS = (
 )
 #: The integer keys.
 _COUNTS = ("epoch", "n_spikes", "n_batches", "n_nonfinite")
+#: The counts of an epoch's events: a merged record adds those of its records.
+_EVENT_COUNTS = ("n_spikes", "n_batches", "n_nonfinite")
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,14 @@ class History:
         ...     history.append(
         ...         {"epoch": epoch, "loss": loss, "val_loss": np.nan,
         ...          "val_score": np.nan, "learning_rate": 0.1, "grad_norm": 1.0,
-        ...          "duration": 0.5, "n_spikes": 0},
+        ...          "duration": 0.5, "n_spikes": 0, "n_batches": 1,
+        ...          "n_nonfinite": 0},
         ...         np.array([loss], dtype=np.float32))
         >>> history.merge(1, weights=[1, 3])
         >>> len(history), history["epoch"], history["loss"], history.batch_loss
         (2, array([1, 2]), array([4.  , 1.75]), array([4., 1., 2.], dtype=float32))
+        >>> history["n_batches"]
+        array([1, 2])
         """
         records = self._records[start:]
         if not records:
@@ -179,7 +184,10 @@ class History:
             if measured.any()
             else np.nan,
             duration=float(sum(record["duration"] for record in records)),
-            n_spikes=int(sum(record["n_spikes"] for record in records)),
+            **{
+                key: sum(int(record[key]) for record in records)
+                for key in _EVENT_COUNTS
+            },
         )
         batch_losses = np.concatenate(self._batch_losses[start:])
         self.truncate(start)

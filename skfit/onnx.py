@@ -16,7 +16,12 @@ composite that skl2onnx converts. The graphs compute what the estimators compute
   softmax (multiclass), modified_huber's ``clip((raw + 1) / 2, 0, 1)``, normalised
   over the classes as :meth:`~skfit.GDClassifier.predict_proba` does. Losses
   without probabilities (hinge, squared_hinge) give the raw scores instead, as
-  skl2onnx does for scikit-learn's ``SGDClassifier``.
+  skl2onnx does for scikit-learn's ``SGDClassifier``;
+- an :class:`~skfit.MLPClassifier` fitted on multilabel targets: the int64
+  indicator matrix of the labels whose raw output is positive, and each label's
+  probability on its own (the sigmoid of its column; modified_huber's clipped
+  column, not normalised), as skl2onnx converts scikit-learn's multilabel
+  ``MLPClassifier``.
 
 Classifiers take skl2onnx's classifier options: ``zipmap`` (True: a list of
 dictionaries; False: a tensor; ``'columns'``), ``nocl``, ``output_class_labels``,
@@ -60,6 +65,7 @@ try:
     from skl2onnx.common.data_types import (
         DoubleTensorType,
         FloatTensorType,
+        Int64TensorType,
         guess_proto_type,
     )
     from skl2onnx.common.shape_calculator import (
@@ -84,6 +90,7 @@ from .losses import (
     Huber,
     LogLoss,
     ModifiedHuber,
+    MultilabelLogLoss,
     Poisson,
     SquaredError,
     SquaredHinge,
@@ -200,7 +207,14 @@ def _raw_output(graph, X, estimator):
 
 def _fitted_loss(estimator):
     loss = estimator._fitted_loss()
-    known = (*_IDENTITY_LINKS, *_SCORE_ONLY, Poisson, LogLoss, ModifiedHuber)
+    known = (
+        *_IDENTITY_LINKS,
+        *_SCORE_ONLY,
+        Poisson,
+        LogLoss,
+        MultilabelLogLoss,
+        ModifiedHuber,
+    )
     adapted_without_link = type(loss) is _LossObject and not loss.has_probabilities
     if type(loss) not in known and not adapted_without_link:
         raise TypeError(
@@ -239,6 +253,15 @@ def _convert_regressor(scope, operator, container):
 
 
 # ---------------------------------------------------------------- classifiers
+def _classifier_shape(operator):
+    calculate_linear_classifier_output_shapes(operator)
+    estimator = operator.raw_operator
+    if estimator._multilabel:
+        # The labels are an indicator matrix, one column per label.
+        n_rows = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].type = Int64TensorType([n_rows, len(estimator.classes_)])
+
+
 def _convert_classifier(scope, operator, container):
     estimator = operator.raw_operator
     loss = _fitted_loss(estimator)
@@ -246,6 +269,10 @@ def _convert_classifier(scope, operator, container):
     raw = _raw_output(graph, X, estimator)
     n_columns = estimator._state.network.layer_sizes[-1]
     label, scores = (output.full_name for output in operator.outputs[:2])
+    raw_scores = container.get_options(estimator, {"raw_scores": False})["raw_scores"]
+    if estimator._multilabel:
+        _multilabel_outputs(graph, raw, loss, raw_scores, label, scores)
+        return
 
     # Labels: the class of the largest raw output; of raw > 0 when binary.
     if n_columns == 1:
@@ -259,7 +286,6 @@ def _convert_classifier(scope, operator, container):
         index = graph.node("ArgMax", [raw], axis=1, keepdims=0)
     graph.node("Gather", [_classes(graph, estimator), index], label)
 
-    raw_scores = container.get_options(estimator, {"raw_scores": False})["raw_scores"]
     if raw_scores or not loss.has_probabilities:
         if n_columns == 1:
             graph.node("Concat", [graph.node("Neg", [raw]), raw], scores, axis=1)
@@ -289,16 +315,35 @@ def _classes(graph, estimator):
     return graph.constant(encoded, onnx_proto.TensorProto.STRING, "classes")
 
 
-def _modified_huber_probabilities(graph, raw, n_columns, output):
-    """ModifiedHuber's per-column clip((raw + 1) / 2, 0, 1), as predict_proba
-    combines it: ``[1 - p, p]`` for one column, else each row divided by its sum,
-    a row of zeros becoming uniform."""
+def _multilabel_outputs(graph, raw, loss, raw_scores, label, scores):
+    """A multilabel classifier's outputs, as its predict and predict_proba give
+    them: the labels whose raw output is positive (probability above 0.5), and
+    each label's probability on its own."""
+    positive = graph.node("Greater", [raw, graph.constant(0.0)])
+    graph.node("Cast", [positive], label, to=onnx_proto.TensorProto.INT64)
+    if raw_scores or not loss.has_probabilities:
+        graph.node("Identity", [raw], scores)
+    elif type(loss) is MultilabelLogLoss:
+        graph.node("Sigmoid", [raw], scores)
+    else:
+        graph.node("Identity", [_modified_huber_columns(graph, raw)], scores)
+
+
+def _modified_huber_columns(graph, raw):
+    """ModifiedHuber's per-column probabilities, clip((raw + 1) / 2, 0, 1)."""
     shifted = graph.node(
         "Mul", [graph.node("Add", [raw, graph.constant(1.0)]), graph.constant(0.5)]
     )
-    proba = graph.node(
+    return graph.node(
         "Min", [graph.node("Max", [shifted, graph.constant(0.0)]), graph.constant(1.0)]
     )
+
+
+def _modified_huber_probabilities(graph, raw, n_columns, output):
+    """ModifiedHuber's per-column probabilities as predict_proba combines them:
+    ``[1 - p, p]`` for one column, else each row divided by its sum, a row of
+    zeros becoming uniform."""
+    proba = _modified_huber_columns(graph, raw)
     if n_columns == 1:
         negative = graph.node("Sub", [graph.constant(1.0), proba])
         graph.node("Concat", [negative, proba], output, axis=1)
@@ -319,18 +364,8 @@ def _modified_huber_probabilities(graph, raw, n_columns, output):
 for _estimator, _shape, _converter, _options in [
     (GDRegressor, _regressor_shape, _convert_regressor, None),
     (MLPRegressor, _regressor_shape, _convert_regressor, None),
-    (
-        GDClassifier,
-        calculate_linear_classifier_output_shapes,
-        _convert_classifier,
-        _CLASSIFIER_OPTIONS,
-    ),
-    (
-        MLPClassifier,
-        calculate_linear_classifier_output_shapes,
-        _convert_classifier,
-        _CLASSIFIER_OPTIONS,
-    ),
+    (GDClassifier, _classifier_shape, _convert_classifier, _CLASSIFIER_OPTIONS),
+    (MLPClassifier, _classifier_shape, _convert_classifier, _CLASSIFIER_OPTIONS),
 ]:
     update_registered_converter(
         _estimator,

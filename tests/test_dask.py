@@ -201,15 +201,10 @@ def _loss_spike_error_round_trips():
 
 
 def test_a_loss_spike_error_on_a_worker_reaches_the_caller(client):
-    # Checked on the workers: tblib, which dask imports, teaches pickle the
-    # exception classes that exist when it is installed, so the answer depends on
-    # the process. Without a round trip the search would wait forever for an
-    # error it cannot read.
-    if not all(client.run(_loss_spike_error_round_trips).values()):
-        pytest.skip(
-            "LossSpikeError cannot be unpickled yet (fixed on another branch), so "
-            "it cannot travel back from a worker process"
-        )
+    # Checked on the workers first: tblib, which dask imports, changes how pickle
+    # treats exceptions, so the answer depends on the process, and without a round
+    # trip the search below would wait forever for an error it cannot read.
+    assert all(client.run(_loss_spike_error_round_trips).values())
     rng = np.random.RandomState(0)
     X = rng.normal(size=(400, 3))
     y = X @ [1.0, 2.0, 3.0]
@@ -303,6 +298,13 @@ def test_fit_incremental_is_partial_fit_block_by_block_with_one_record_per_pass(
     assert_array_equal(est.history_["epoch"], [1, 2])
     assert_array_equal(est.history_.batch_loss, reference.history_.batch_loss)
     assert_array_equal(est.history_.batch_epoch, np.repeat([1, 2], 17))
+    # A pass's counts add up its blocks' (17 batches, none of them non-finite).
+    for key in ("n_batches", "n_nonfinite", "n_spikes"):
+        block_counts = reference.history_[key].reshape(2, 4)
+        assert_array_equal(est.history_[key], block_counts.sum(axis=1), err_msg=key)
+    assert_array_equal(est.history_["n_batches"], [17, 17])
+    # alpha="auto" is partial_fit's: the same strength for every block.
+    assert est.alpha_ == reference.alpha_ == 1e-4
     # The pass loss is the row-weighted mean of its block losses...
     block_losses = reference.history_["loss"].reshape(2, 4)
     assert_allclose(est.history_["loss"], block_losses @ np.array(chunks) / 1000)

@@ -6,7 +6,11 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import (
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -116,6 +120,19 @@ def test_poisson_predicts_the_exponential_mean(regression, estimator, n_targets)
     assert expected.max() / expected.min() > 5
 
 
+@pytest.mark.parametrize("estimator", [GDRegressor, MLPRegressor])
+def test_regressors_predict_in_the_units_of_the_target(regression, estimator):
+    # Trained in standardised units of the target, the regressors predict in the
+    # user's: far from 0 and 1, so a graph of the standardised network would miss.
+    X, Y = regression
+    Y = 1000.0 + 5000.0 * Y
+    est = _fit(estimator(max_epochs=30, random_state=0), X, Y)
+    assert est._state.target_scaling.scale > 1000
+    (predictions,) = _run(est, X)
+    expected = est.predict(X)
+    assert_allclose(predictions, expected, RTOL, ATOL * np.abs(expected).max())
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_mlp_regressor_every_activation(regression, activation):
     X, Y = regression
@@ -186,6 +203,33 @@ def test_mlp_classifier_margin_losses(loss, n_classes):
     est = MLPClassifier(hidden_layer_sizes=(8,), loss=loss, max_epochs=10)
     est.set_params(random_state=0)
     _assert_classifier(_fit(est, X, y), X, probabilities=loss in PROBABILITY_LOSSES)
+
+
+@pytest.mark.parametrize("loss", PROBABILITY_LOSSES + ["hinge"])
+def test_mlp_classifier_multilabel(loss):
+    X, Y = make_multilabel_classification(
+        n_samples=300, n_features=6, n_classes=4, random_state=0
+    )
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    est = MLPClassifier(
+        hidden_layer_sizes=(8,), loss=loss, learning_rate=0.01, max_epochs=40
+    )
+    _fit(est.set_params(random_state=0), X, Y)
+    labels, scores = _run(est, X, options={"zipmap": False})
+    # The indicator matrix of the labels, as predict gives it, with some of
+    # every label on and off.
+    expected = est.predict(X)
+    assert 0 < expected.mean() < 1
+    assert labels.dtype == np.int64
+    assert_array_equal(labels, expected)
+    # Each label's probability on its own (the rows need not sum to one), or the
+    # raw scores for a loss without probabilities.
+    if loss in PROBABILITY_LOSSES:
+        assert_allclose(scores, est.predict_proba(X), RTOL, ATOL)
+    else:
+        assert_allclose(scores, est.decision_function(X), RTOL, ATOL)
+    _, raw = _run(est, X, options={"zipmap": False, "raw_scores": True})
+    assert_allclose(raw, est.decision_function(X), RTOL, ATOL)
 
 
 def test_modified_huber_rows_without_evidence_are_uniform():
