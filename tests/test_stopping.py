@@ -136,6 +136,25 @@ def test_a_search_warns_at_the_users_line(iris):
     assert {w.filename for w in record} == {__file__}
 
 
+@pytest.mark.parametrize("action, n_shown", [("default", 1), ("always", 5)])
+def test_a_search_shows_a_warning_once_unless_asked_for_every_one(
+    iris, action, n_shown
+):
+    # scikit-learn sets the warning filters for each fit of a search, which resets
+    # Python's once-per-line registry: the line of the search still shows one copy
+    # under the default action, and one per fit (4 and the refit) under "always".
+    X, y = iris
+    search = GridSearchCV(
+        GDClassifier(max_epochs=2, n_iter_no_change=10), {"alpha": [1e-4, 1e-3]}, cv=2
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter(action)
+        search.fit(X, y)
+    shown = [w for w in record if w.category is ConvergenceWarning]
+    assert len({str(w.message) for w in shown}) == 1
+    assert len(shown) == n_shown
+
+
 # ---------------------------------------------------------------- tol
 @pytest.mark.parametrize("n_iter_no_change", [1, 3])
 def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):

@@ -144,7 +144,7 @@ def report(args):
     try:
         saved = joblib.load(path)
     except Exception as exc:  # unpickling can fail in any way a file can be wrong
-        raise CommandError(f"{path} is not a readable model file: {exc}") from None
+        raise CommandError(f"{path} is not a readable model file ({exc!r})") from None
     model = final_step(saved)[1]
     if not hasattr(type(model), "history_") or "stop_reason_" not in vars(model):
         raise CommandError(
