@@ -106,22 +106,38 @@ class LossSpikeError(RuntimeError):
 
     def __init__(self, spike):
         self.spike = spike
-        rows = f"rows {_preview(spike.sample_indices)}"
-        if spike.n_culprits:
-            rows += (
-                " whose own loss stands out: "
-                f"{_preview(spike.culprit_losses, spec='.4g')}"
-            )
         super().__init__(
-            f"Loss spike at epoch {spike.epoch}, batch {spike.batch}: loss "
-            f"{spike.loss:.6g} is {spike.ratio:.3g} times the baseline "
-            f"{spike.baseline:.6g} ({rows})."
+            f"Loss spike at epoch {spike.epoch}, batch {spike.batch}: "
+            f"{describe_spike(spike)}."
         )
 
     def __reduce__(self):
         # Exceptions unpickle as cls(*args), and args holds the message, not the
         # spike: without this, a worker's error could not reach a parallel search.
         return type(self), (self.spike,)
+
+
+def describe_spike(spike):
+    """What made ``spike`` a spike, in words: its rows (the culprits first, with
+    their own losses) and its batch loss against the baseline."""
+    if spike.n_culprits:
+        rows = (
+            f"rows {_preview(spike.sample_indices)} whose own loss stands out: "
+            f"{_preview(spike.culprit_losses, spec='.4g')}"
+        )
+    else:
+        rows = f"rows {_preview(spike.sample_indices)}"
+    if not math.isfinite(spike.loss):
+        batch = f"a non-finite batch loss ({spike.loss})"
+    elif not math.isfinite(spike.baseline):
+        batch = f"batch loss {spike.loss:.6g}, before any baseline"
+    else:
+        # A batch made a spike by its rows alone may sit below its baseline.
+        batch = (
+            f"batch loss {spike.loss:.6g}, {spike.ratio:.3g} times the baseline "
+            f"{spike.baseline:.6g}"
+        )
+    return f"{rows}; {batch}"
 
 
 def _preview(values, count=8, spec="d"):

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._history_repr import text_table
 from ..diagnostics import diagnose
+from ..spikes import describe_spike
 
 #: The history table shows every epoch up to this many, else the last ones.
 TABLE_EPOCHS = 12
@@ -57,8 +58,8 @@ def spike_summary(spikes, row_names=None):
     return (
         f"loss spikes: {len(spikes)} in {len(epochs)} epochs "
         f"({', '.join(map(str, epochs[:10]))}{', ...' if len(epochs) > 10 else ''}); "
-        f"the worst at epoch {worst.epoch}, batch {worst.batch}: loss "
-        f"{worst.loss:.4g}, {worst.ratio:.3g} times the baseline\n"
+        f"the worst at epoch {worst.epoch}, batch {worst.batch}: "
+        f"{describe_spike(worst)}\n"
         f"rows most often in spiking batches: {rows}"
     )
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._warn import warn_at_user
 from ..history import Spike
-from ..spikes import LossSpikeError, LossSpikeWarning
+from ..spikes import LossSpikeError, LossSpikeWarning, describe_spike
 
 __all__ = ["POLICIES", "SpikeWatch"]
 
@@ -78,9 +78,8 @@ class WarnPolicy(SpikePolicy):
         warn_at_user(
             f"{n_spikes} loss spike(s) in this call (spikes_ lists them with their "
             f"rows{named}); the worst at epoch {worst.epoch}, batch {worst.batch}: "
-            f"loss {worst.loss:.6g}, {worst.ratio:.3g} times the baseline "
-            f"{worst.baseline:.6g}. A learning rate that overcorrects, or bad rows "
-            "in the data, cause spikes; spike_policy sets what to do.",
+            f"{describe_spike(worst)}. A learning rate that overcorrects, or bad "
+            "rows in the data, cause spikes; spike_policy sets what to do.",
             LossSpikeWarning,
         )
 
