@@ -23,6 +23,7 @@ from sklearn.model_selection import cross_validate
 
 from skfit import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skfit._models import Network
+from skfit.losses import Poisson, SquaredError
 from skfit.spikes import LossSpikeError, LossSpikeWarning
 
 
@@ -106,6 +107,28 @@ def test_targets_beyond_float32_are_refused(regression):
     ):
         est.fit(X.astype(np.float32), y)
     assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
+def test_targets_near_float32s_limit_train_finitely(Estimator, regression):
+    # Each target is within float32's range, their sum is not: the output bias
+    # started at a mean summed in float32, inf, and the intercept ended NaN.
+    X, y = regression
+    y = 2e38 + 2e37 * y  # from 1.6e38 to 2.6e38, and so its predictions
+    est = Estimator(max_epochs=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X.astype(np.float32), y)
+    assert np.all(np.isfinite(est._state.network.flat))
+    assert np.all(np.isfinite(est.predict(X.astype(np.float32))))
+    assert est.score(X.astype(np.float32), y) > 0.5
+
+
+def test_the_mean_target_of_float32_counts_near_the_limit_is_finite():
+    Y = np.full((4, 1), 3e38, dtype=np.float32)
+    assert_allclose(SquaredError().optimal_constant(Y), [3e38], rtol=1e-7)
+    assert_allclose(Poisson().optimal_constant(Y), [np.log(3e38)], rtol=1e-7)
 
 
 @pytest.mark.parametrize("sparse", [False, True])

@@ -10,6 +10,7 @@ from sklearn.datasets import make_regression
 
 from skfit import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skfit import _base as skfit_base
+from skfit.callbacks import Callback
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -99,3 +100,30 @@ def test_a_c_ordered_X_is_trained_on_without_a_copy(monkeypatch):
     monkeypatch.setattr(skfit_base, "train", train)
     GDRegressor(max_epochs=2).fit(X, y)
     assert seen[0] is X
+
+
+class BatchObserver(Callback):
+    """Counts the batches it hears of, and changes nothing."""
+
+    def on_train_begin(self, estimator):
+        self.n_batches = 0
+
+    def on_batch_end(self, estimator, batch_record):
+        self.n_batches += 1
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_an_observing_batch_callback_changes_no_bit_of_the_defaults(Estimator):
+    # The defaults end in the quasi-Newton finish, whose steps the per-batch
+    # callbacks hear of too: the same bits with and without one, in any layout.
+    X, y = problem(Estimator)
+    plain = Estimator(random_state=0).fit(X, y)
+    assert np.isnan(plain.history_["learning_rate"]).any()  # the finish ran
+    flat, history = fitted_values(plain)
+    for name, X_layout in layouts(X).items():
+        observer = BatchObserver()
+        observed = Estimator(random_state=0, callbacks=[observer]).fit(X_layout, y)
+        assert observer.n_batches == plain.history_["n_batches"].sum()
+        other_flat, other_history = fitted_values(observed)
+        assert_array_equal(other_flat, flat, err_msg=name)
+        assert other_history.equals(history), name

@@ -794,6 +794,36 @@ def test_one_exploding_epoch_is_divergence(Estimator):
     assert np.all(np.isfinite(est.predict(X)))
 
 
+@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
+def test_a_loss_that_exploded_within_one_epoch_is_named_at_max_epochs(Estimator):
+    # Adam's steps are bounded by the rate: at 1e6 the loss explodes after the
+    # first batch, but stays finite. The warning used to advise raising the
+    # learning rate, as the first epoch was the only one to compare with.
+    X, y = load_diabetes(return_X_y=True)
+    est = Estimator(learning_rate=1e6, max_epochs=1, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum number") as record:
+        est.fit(X, y)
+    message = str(record[0].message)
+    first_batch = est.history_.batch_loss[0]
+    assert est.history_["loss"][0] > 1e6 * first_batch
+    assert f"the loss grew from {first_batch:.6g} to " in message
+    assert (
+        "learning_rate=1e+06 is likely too large: try learning_rate=100000" in message
+    )
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, MLPRegressor])
+def test_a_first_epoch_that_barely_trained_does_not_blame_the_rate(Estimator):
+    # A first epoch whose mean lies above its first batch's loss (batch noise
+    # at a small rate) is no growth to blame on the learning rate.
+    X, y = load_diabetes(return_X_y=True)
+    est = Estimator(max_epochs=1, random_state=1)
+    with pytest.warns(ConvergenceWarning, match="Maximum number") as record:
+        est.fit(X, y)
+    assert est.history_["loss"][0] > est.history_.batch_loss[0]
+    assert "raise max_epochs or learning_rate" in str(record[0].message)
+
+
 def test_a_schedule_that_returns_nan_is_refused_by_name():
     X, y = load_diabetes(return_X_y=True)
     est = GDRegressor(schedule=lambda t: float("nan"), max_epochs=2)

@@ -28,7 +28,12 @@ from ._held_out import HeldOutScorer
 from ._python_batches import PythonBatches
 from ._spikes import POLICIES, SpikeWatch
 from ._state import TrainingOutcome
-from ._stopping import DIVERGENCE_RATE_DIVISOR, Overflow, stop_rules
+from ._stopping import (
+    DIVERGENCE_RATE_DIVISOR,
+    GROWTH_WITHIN_EPOCH,
+    Overflow,
+    stop_rules,
+)
 from ._update import Update, sparse_penalty_weights
 
 __all__ = ["train"]
@@ -282,9 +287,17 @@ class Training:
             )
         elif reason == "max_epochs" and self.config.warn_at_max_epochs:
             losses = self.state.history["loss"]
-            if len(losses) > 1 and losses[-1] > losses[0]:
+            # The loss grew over the epochs, or exploded within the first: at
+            # a huge rate Adam's bounded steps raise it a billionfold after a
+            # batch or two, a rise the first epoch's mean holds and its first
+            # batch (before any update) does not; a thousandfold is beyond
+            # the noise of one batch.
+            start = float(history.epoch_batch_losses(0)[0])
+            if not losses[-1] > GROWTH_WITHIN_EPOCH * start:
+                start = losses[0]
+            if losses[-1] > start:
                 advice = (
-                    f"the loss grew from {losses[0]:.6g} to {losses[-1]:.6g}, so "
+                    f"the loss grew from {start:.6g} to {losses[-1]:.6g}, so "
                     f"learning_rate={rate:g} is likely too large: try "
                     f"learning_rate={rate / DIVERGENCE_RATE_DIVISOR:g}, and scale "
                     "the features"

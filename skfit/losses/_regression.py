@@ -40,7 +40,9 @@ class SquaredError(FormulaLoss):
 
     def optimal_constant(self, Y, sample_weight=None):
         """The weighted mean of each column (see :meth:`Loss.optimal_constant`)."""
-        return np.average(Y, axis=0, weights=sample_weight).astype(Y.dtype)
+        # Summed in float64: float32 targets near float32's limit sum beyond it.
+        mean = np.average(Y.astype(float, copy=False), axis=0, weights=sample_weight)
+        return mean.astype(Y.dtype)
 
 
 class _ResidualLoss(FormulaLoss):
@@ -233,6 +235,7 @@ class Poisson(FormulaLoss):
         """The log of each column's weighted mean (see
         :meth:`Loss.optimal_constant`). A column of zeros, whose optimum is minus
         infinity, gets the mean of a count of 1 in half of its lightest row."""
-        mean = np.average(Y, axis=0, weights=sample_weight).astype(float)
+        # Summed in float64: float32 counts near float32's limit sum beyond it.
+        mean = np.average(Y.astype(float, copy=False), axis=0, weights=sample_weight)
         floor = smallest_share(sample_weight, Y.shape[0])
         return np.log(np.where(mean > 0, mean, floor)).astype(Y.dtype)
