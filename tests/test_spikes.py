@@ -14,7 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from skfit import GDClassifier, GDRegressor, LossSpikeError, LossSpikeWarning
 from skfit._training._spikes import ROLLBACK_LIMIT, SKIP_LIMIT
 from skfit.callbacks import Callback
-from skfit.spikes import SpikeDetector
+from skfit.history import Spike
+from skfit.spikes import SpikeDetector, describe_spike
 
 
 def standard_regression(seed, n_samples=1000):
@@ -290,3 +291,38 @@ def test_check_run_is_check_batch_after_batch(losses, sizes, split):
         np.testing.assert_allclose(
             getattr(in_runs, name), getattr(one_by_one, name), rtol=1e-12
         )
+
+
+def test_a_spike_is_described_by_what_made_it():
+    rows_alone = Spike(
+        epoch=2,
+        batch=3,
+        loss=2.3,
+        baseline=2.4,
+        ratio=2.3 / 2.4,
+        sample_indices=np.array([17]),
+        n_samples=32,
+        batch_indices=np.arange(0, 32),
+        culprit_losses=np.array([41.5], dtype=np.float32),
+        n_culprits=1,
+    )
+    assert describe_spike(rows_alone) == (
+        "rows [17] whose own loss stands out: [41.5]; "
+        "batch loss 2.3, 0.958 times the baseline 2.4"
+    )
+    non_finite = Spike(
+        epoch=1,
+        batch=0,
+        loss=math.inf,
+        baseline=math.nan,
+        ratio=math.inf,
+        sample_indices=np.arange(3),
+        n_samples=3,
+    )
+    assert describe_spike(non_finite) == (
+        "rows [0, 1, 2]; a non-finite batch loss (inf)"
+    )
+    error = LossSpikeError(non_finite)
+    assert str(error) == (
+        "Loss spike at epoch 1, batch 0: rows [0, 1, 2]; a non-finite batch loss (inf)."
+    )
