@@ -204,7 +204,8 @@ class ProgressBar(Callback):
     >>> from skfit import GDRegressor
     >>> from skfit.callbacks import ProgressBar
     >>> X, y = make_regression(n_samples=40, n_features=2, random_state=0)
-    >>> est = GDRegressor(max_epochs=3, callbacks=[ProgressBar()]).fit(X, y)
+    >>> # tol=None: exactly three epochs, which is no reason for a warning.
+    >>> est = GDRegressor(max_epochs=3, tol=None, callbacks=[ProgressBar()]).fit(X, y)
     """
 
     def on_train_begin(self, estimator):

@@ -232,7 +232,9 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
     >>> from skfit import MLPClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
-    >>> model = MLPClassifier(hidden_layer_sizes=(64,), random_state=0)
+    >>> # 50 epochs, whatever the tolerance (tol=None: no warning at the end).
+    >>> model = MLPClassifier(hidden_layer_sizes=(64,), max_epochs=50, tol=None,
+    ...                       random_state=0)
     >>> model.fit(X_train, y_train).score(X_test, y_test) > 0.95
     True
     """
