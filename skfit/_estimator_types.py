@@ -12,13 +12,18 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import get_tags
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._base import BaseGD
 from ._data_checks import check_class_weight, in_dtype, usable_weights
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    compute_class_weight,
+)
 from .losses import (
     _CLASSIFICATION_LOSSES,
     _REGRESSION_LOSSES,
@@ -223,13 +228,17 @@ class GDClassifierBase(ClassifierMixin, BaseGD):
             )
         if isinstance(self.class_weight, dict):
             check_class_weight(self.class_weight)
-        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        per_class = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
+        )
         weights = per_class[np.searchsorted(self.classes_, y)]
         if sample_weight is None:
             return usable_weights(weights, dtype, "class_weight")
-        with np.errstate(over="ignore", under="ignore"):
-            # usable_weights names an overflowing or underflowing product.
-            weights = weights * sample_weight
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            # usable_weights names an overflowing or underflowing product. A class
+            # whose rows all weigh 0 is balanced by an infinite weight: its rows
+            # still weigh 0.
+            weights = np.where(sample_weight > 0, weights * sample_weight, 0.0)
         return usable_weights(weights, dtype, "sample_weight times class_weight")
 
     def _stratify(self, y):

@@ -196,7 +196,9 @@ class GDClassifier(_LinearModel, GDClassifierBase):
 {CLASSIFICATION_LOSS}{_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into the sample weights; "balanced" uses
-        ``n_samples / (n_classes * np.bincount(y))``. Not available in ``partial_fit``.
+        ``n_samples / (n_classes * np.bincount(y))``, with the classes counted by
+        their sample weights where scikit-learn does so too (1.7 and later), as
+        ``LogisticRegression`` then does. Not available in ``partial_fit``.
 
     Attributes
     ----------

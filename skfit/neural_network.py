@@ -211,7 +211,8 @@ class MLPClassifier(_MultilayerPerceptron, GDClassifierBase):
     {_NETWORK_PARAMETERS}
 {CLASSIFICATION_LOSS}{_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
-        Weights per class, multiplied into the sample weights.
+        Weights per class, multiplied into the sample weights; "balanced" as in
+        :class:`GDClassifier`.
 
     Attributes
     ----------

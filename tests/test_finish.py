@@ -19,9 +19,11 @@ from _datasets import classification_data, regression_data
 from _fitting import fit_quietly
 from _references import exact_l2_minimum, indicator_targets, objective
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import __version__ as sklearn_version
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.fixes import parse_version
 
 from skfit import GDClassifier, GDRegressor
 from skfit.callbacks import Callback
@@ -256,16 +258,29 @@ def relative_excess(loss, X, Y, est, reference, sample_weight=None):
     return (ours - theirs) / theirs
 
 
-@pytest.mark.parametrize("class_weight, weighted", [(None, True), ("balanced", False)])
+@pytest.mark.parametrize(
+    "class_weight, weighted",
+    [
+        (None, True),
+        ("balanced", False),
+        pytest.param(
+            "balanced",
+            True,
+            marks=pytest.mark.skipif(
+                parse_version(sklearn_version) < parse_version("1.7"),
+                reason="scikit-learn counts balanced classes by weight from 1.7",
+            ),
+        ),
+    ],
+)
 def test_the_default_classifier_solves_logistic_regressions_default(
     class_weight, weighted
 ):
     """alpha="auto" is one over the rows' total weight, class weights included:
     LogisticRegression()'s solution is then the optimum of the objective the
     default GDClassifier trains on, and the finish reaches it (one trained at a
-    strength 10% off ends 1.3e-3 above it). (Balanced class
-    weights are left unweighted: scikit-learn 1.9 counts the classes with the
-    sample weights, skfit by rows.)"""
+    strength 10% off ends 1.3e-3 above it). Weighted balanced classes are counted
+    by their weights, as scikit-learn 1.7 and later count them."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.utils.class_weight import compute_sample_weight
 
@@ -277,7 +292,13 @@ def test_the_default_classifier_solves_logistic_regressions_default(
     fit_quietly(est, X, y, sample_weight=weights)
     reference = LogisticRegression(class_weight=class_weight, tol=1e-10)
     reference.fit(X, y, sample_weight=weights)
-    total = weights * compute_sample_weight(class_weight, y)
+    if class_weight == "balanced" and weighted:
+        # Each class's weights sum to the total over the number of classes.
+        per_class = {c: weights.sum() / (3 * weights[y == c].sum()) for c in range(3)}
+        total = weights * np.array([per_class[c] for c in y])
+        assert total.sum() == pytest.approx(weights.sum(), rel=1e-12)
+    else:
+        total = weights * compute_sample_weight(class_weight, y)
     assert est.alpha_ == pytest.approx(1 / total.sum(), rel=1e-12)
     Y = indicator_targets(y)
     assert -1e-6 < relative_excess("log_loss", X, Y, est, reference, total) < 1e-5
