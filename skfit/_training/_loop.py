@@ -38,6 +38,10 @@ from ._update import Update, sparse_penalty_weights
 
 __all__ = ["train"]
 
+#: The rows of the first batches whose mean loss stands for the loss before
+#: training, in the max_epochs warning.
+START_ROWS = 32
+
 
 def train(state, data, config, estimator):
     """Train ``state`` on ``data`` and return a :class:`TrainingOutcome`.
@@ -57,6 +61,8 @@ class Training:
         self.data = data
         self.config = config
         self.estimator = estimator
+        # This call's records start here: a warm start continues the history.
+        self.first_record = len(state.history)
         n = data.n_train
         self.batch_size = n if config.batch_size is None else min(config.batch_size, n)
         self.batches = list(gen_batches(n, self.batch_size))
@@ -286,13 +292,15 @@ class Training:
                 ConvergenceWarning,
             )
         elif reason == "max_epochs" and self.config.warn_at_max_epochs:
-            losses = self.state.history["loss"]
-            # The loss grew over the epochs, or exploded within the first: at
-            # a huge rate Adam's bounded steps raise it a billionfold after a
-            # batch or two, a rise the first epoch's mean holds and its first
-            # batch (before any update) does not; a thousandfold is beyond
-            # the noise of one batch.
-            start = float(history.epoch_batch_losses(0)[0])
+            losses = history["loss"][self.first_record :]
+            # The loss grew over the call's epochs, or exploded within the
+            # first: at a huge rate Adam's bounded steps raise it a billionfold
+            # after a batch or two, a rise the first epoch's mean holds and its
+            # first batches (before the updates took hold) do not. Those span
+            # START_ROWS rows, as one small batch's loss is noisy; a thousandfold
+            # is beyond their noise.
+            first_batches = history.epoch_batch_losses(self.first_record)
+            start = float(np.mean(first_batches[: -(-START_ROWS // self.batch_size)]))
             if not losses[-1] > GROWTH_WITHIN_EPOCH * start:
                 start = losses[0]
             if losses[-1] > start:
