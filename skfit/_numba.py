@@ -3,8 +3,9 @@
 :func:`jit` marks a function for compilation in nopython mode with an on-disk
 cache, so that a process pays for compiling a function once per kind of data, and
 later processes not at all. Processes that need the same compilation at the same
-time (the workers of a parallel search, say) take turns: one compiles while the
-others wait, then load its result from the cache. numba itself is imported only
+time (the workers of a parallel search, say) take turns, through a lock file
+beside numba's cache files: one compiles while the others wait, then load its
+result from the cache. numba itself is imported only
 when the first compiled function is called: ``import skfit`` does not pay for it.
 From then on compiled functions call one another as numba functions, and the
 overloads and intrinsics registered with :func:`overload` and :func:`on_first_use`
@@ -16,7 +17,8 @@ import functools
 import hashlib
 import importlib
 import os
-import tempfile
+import sys
+import time
 
 try:
     import fcntl
@@ -35,6 +37,11 @@ __all__ = [
 #: Reassociation lets the compiler vectorise sums; the flags that assume no NaN or
 #: infinity are left out, as the loops must see non-finite losses.
 FASTMATH = {"reassoc", "nsz", "contract", "arcp"}
+
+#: How long a process waits for another to compile what it needs (seconds), and
+#: how often it looks.
+TURN_TIMEOUT = 300.0
+TURN_POLL = 0.05
 
 #: (stub, implementation) pairs to register with numba's ``overload``.
 _OVERLOADS = []
@@ -132,14 +139,18 @@ def _compile_in_turn(dispatcher):
     from numba.core.caching import NullCache
     from numba.core.compiler_lock import global_compiler_lock
 
-    if fcntl is None or isinstance(dispatcher._cache, NullCache):
+    cache = getattr(dispatcher, "_cache", None)  # none under NUMBA_DISABLE_JIT
+    if fcntl is None or cache is None or isinstance(cache, NullCache):
         return
-
     compile_here = dispatcher.compile
     function = dispatcher.py_func
-    # Processes that cache in different places have nothing to share.
-    code = function.__code__
-    name = f"{dispatcher._cache.cache_path}:{code.co_filename}:{function.__qualname__}"
+    # Processes of other Pythons or numbas keep other cache files: they need not
+    # wait for one another.
+    numba = importlib.import_module("numba")
+    name = (
+        f"{sys.version_info[:2]}:{numba.__version__}:{function.__code__.co_filename}:"
+        f"{function.__qualname__}"
+    )
 
     def compile(sig):
         args, _ = sigutils.normalize_signature(sig)
@@ -148,26 +159,39 @@ def _compile_in_turn(dispatcher):
         # numba's own lock first, as its compile takes it: a thread that waited
         # for the file while holding it could deadlock with one of this process's
         # threads that holds the file and waits for numba's lock.
-        with global_compiler_lock, _file_lock(f"{name}{tuple(args)}"):
+        with global_compiler_lock, _turn(cache.cache_path, f"{name}{tuple(args)}"):
             return compile_here(sig)
 
     dispatcher.compile = compile
 
 
 @contextlib.contextmanager
-def _file_lock(key):
-    """An exclusive lock, across the processes of this machine's user, on ``key``;
-    none where no lock file can be made (taking turns only saves time)."""
-    folder = os.path.join(tempfile.gettempdir(), f"skfit-compiling-{os.getuid()}")
-    path = os.path.join(folder, hashlib.sha1(key.encode()).hexdigest())
+def _turn(folder, key):
+    """Wait for the turn on ``key`` among this machine's processes, through a lock
+    file in the cache ``folder``, for at most :data:`TURN_TIMEOUT` seconds.
+
+    Taking turns only saves time, so a lock that cannot be taken (no lock file,
+    a file system without locks, a holder stopped in a debugger) is not waited
+    for, or not beyond the timeout.
+    """
+    path = os.path.join(folder, f".skfit-turn-{hashlib.sha1(key.encode()).hexdigest()}")
     with contextlib.ExitStack() as stack:
         try:
-            os.makedirs(folder, exist_ok=True)
             file = stack.enter_context(open(path, "a"))
+            deadline = time.monotonic() + TURN_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(TURN_POLL)
+            # Unlocked explicitly: a child forked meanwhile shares the open file,
+            # and closing ours alone would leave the lock to it.
+            stack.callback(fcntl.flock, file, fcntl.LOCK_UN)
         except OSError:
-            file = None
-        if file is not None:
-            fcntl.flock(file, fcntl.LOCK_EX)
+            pass
         yield
 
 

@@ -9,6 +9,7 @@ fits outside its scope never reach it.
 """
 
 import functools
+import os
 import subprocess
 import sys
 import time
@@ -1116,54 +1117,56 @@ def test_jit_compiles_without_a_writable_cache(monkeypatch):
     assert compiled.py_func is add
 
 
-WAITING_FOR_A_LOCK = " -> FLOCK "
+SUMMING = """from skfit._numba import jit
 
 
-def waits_for_a_file_lock(pid):
-    """Whether process ``pid`` is blocked on an flock (Linux's /proc/locks lists
-    each waiter with an arrow)."""
-    with open("/proc/locks") as locks:
-        return any(
-            WAITING_FOR_A_LOCK in line and line.split()[5] == str(pid) for line in locks
-        )
+@jit
+def total(values):
+    result = 0.0
+    for value in values:
+        result += value
+    return result
+"""
+
+#: Another process: it sums with summing.total and prints the sum and how many
+#: functions it compiled.
+OTHER_PROCESS = """import sys, numpy
+sys.path.insert(0, {folder!r})
+from numba.core import event
+from skfit import _numba
+_numba.TURN_TIMEOUT = {timeout}
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev): compiled.append(ev.data["dispatcher"])
+    def on_end(self, ev): pass
+event.register("numba:compile", Count())
+import summing
+print(summing.total(numpy.arange(4.0)), len(compiled))
+"""
 
 
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="reads /proc/locks (Linux only)"
-)
-def test_processes_needing_one_compilation_take_turns(tmp_path):
-    # A parallel search's workers start together on an empty cache: while one
-    # compiles a function for some argument types, another that needs the same
-    # waits, then loads the result from the cache instead of compiling it too.
+def waits_for_its_turn(pid):
+    """Whether process ``pid`` holds a turn's lock file open (Linux's /proc)."""
+    folder = f"/proc/{pid}/fd"
+    try:
+        targets = [os.readlink(os.path.join(folder, fd)) for fd in os.listdir(folder)]
+    except OSError:  # it ended, or closed a file meanwhile
+        return False
+    return any(".skfit-turn-" in target for target in targets)
+
+
+def compile_while_another_process_asks(folder, timeout):
+    """Compile summing.total here, and while this process holds the turn, start
+    another process that needs the same; return it, and whether it was seen
+    waiting for its turn before this compilation ended."""
     from numba.core import event
 
-    (tmp_path / "summing.py").write_text(
-        "from skfit._numba import jit\n\n\n"
-        "@jit\n"
-        "def total(values):\n"
-        "    result = 0.0\n"
-        "    for value in values:\n"
-        "        result += value\n"
-        "    return result\n"
-    )
-    other_process = (
-        "import sys, numpy\n"
-        f"sys.path.insert(0, {str(tmp_path)!r})\n"
-        "from numba.core import event\n"
-        "compiled = []\n"
-        "class Count(event.Listener):\n"
-        "    def on_start(self, ev): compiled.append(ev.data['dispatcher'])\n"
-        "    def on_end(self, ev): pass\n"
-        "event.register('numba:compile', Count())\n"
-        "import summing\n"
-        "print(summing.total(numpy.arange(4.0)), len(compiled))\n"
-    )
-    sys.path.insert(0, str(tmp_path))
+    (folder / "summing.py").write_text(SUMMING)
+    sys.path.insert(0, str(folder))
     try:
         import summing
     finally:
-        sys.path.remove(str(tmp_path))
-
+        sys.path.remove(str(folder))
     seen = []
 
     class StartTheOtherAndWait(event.Listener):
@@ -1171,17 +1174,19 @@ def test_processes_needing_one_compilation_take_turns(tmp_path):
         def on_start(self, ev):
             if ev.data["dispatcher"].py_func is not summing.total.py_func:
                 return
+            script = OTHER_PROCESS.format(folder=str(folder), timeout=timeout)
             other = subprocess.Popen(
-                [sys.executable, "-c", other_process],
-                stdout=subprocess.PIPE,
-                text=True,
+                [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
             )
             seen.append(other)
             for _ in range(1200):
-                if waits_for_a_file_lock(other.pid) or other.poll() is not None:
+                if waits_for_its_turn(other.pid) or other.poll() is not None:
                     break
                 time.sleep(0.1)
-            seen.append(waits_for_a_file_lock(other.pid))
+            seen.append(waits_for_its_turn(other.pid))
+            if timeout < 60:
+                # Hold the turn past the other process's patience.
+                other.wait(timeout=300)
 
         def on_end(self, ev):
             pass
@@ -1193,12 +1198,35 @@ def test_processes_needing_one_compilation_take_turns(tmp_path):
     finally:
         event.unregister("numba:compile", listener)
         del sys.modules["summing"]
-    other, waited = seen
+    return seen
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(f"/proc/{os.getpid()}/fd"), reason="reads /proc/<pid>/fd"
+)
+def test_processes_needing_one_compilation_take_turns(tmp_path):
+    # A parallel search's workers start together on an empty cache: while one
+    # compiles a function for some argument types, another that needs the same
+    # waits, then loads the result from the cache instead of compiling it too.
+    other, waited = compile_while_another_process_asks(tmp_path, timeout=300)
     output, _ = other.communicate(timeout=300)
     assert other.returncode == 0
     assert waited, "the other process compiled without waiting for its turn"
     # It waited, then loaded what this process compiled: no compilation there.
     assert output.split() == ["6.0", "0"]
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(f"/proc/{os.getpid()}/fd"), reason="reads /proc/<pid>/fd"
+)
+def test_a_turn_that_does_not_come_is_not_waited_for(tmp_path):
+    # A process holding the turn may be stopped (in a debugger, say): the others
+    # wait TURN_TIMEOUT seconds, then compile for themselves.
+    other, waited = compile_while_another_process_asks(tmp_path, timeout=0.5)
+    output, _ = other.communicate(timeout=300)
+    assert other.returncode == 0
+    assert waited
+    assert output.split() == ["6.0", "1"]
 
 
 def test_set_config_takes_a_numpy_bool():
