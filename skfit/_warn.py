@@ -18,8 +18,8 @@ _LIBRARIES = tuple(
     for module in (sys.modules[__package__], sklearn, joblib)
 )
 
-#: The run of a user's line that warned last, and what it was shown.
-_shown = {"run": None, "warnings": set()}
+#: The frame of the user's line that warned last, and what it was shown.
+_shown = {"frame": None, "warnings": set()}
 
 
 def warn_at_user(message, category):
@@ -43,15 +43,15 @@ def _shown_already(frame, text, category):
     filters change. scikit-learn's searches, learning curves and cross-validation
     set the filters for each fit they run, so every fit would warn again: 20 copies
     of one message in a search's cell. The default action is kept here across
-    those fits, for one run of the line: a frame (with its code, as a frame's id is
-    reused once it is gone) while it runs. Other actions ("always", "error", ...)
-    are left to ``warnings``.
+    those fits, for one run of the line: one frame object. The frame is held, not
+    its id, which the next call of the same function would often reuse (so that
+    call would show nothing); it is let go at the next warning from another frame.
+    Other actions ("always", "error", ...) are left to ``warnings``.
     """
     if _action(text, category, frame) != "default":
         return False
-    run = _shown["run"]
-    if run is None or run[0] != id(frame) or run[1] is not frame.f_code:
-        _shown["run"], _shown["warnings"] = (id(frame), frame.f_code), set()
+    if _shown["frame"] is not frame:
+        _shown["frame"], _shown["warnings"] = frame, set()
     warning = (text, category, frame.f_lineno)
     if warning in _shown["warnings"]:
         return True
@@ -65,10 +65,21 @@ def _action(text, category, frame):
     module = frame.f_globals.get("__name__", "<string>")
     for action, message, kind, module_pattern, lineno in warnings.filters:
         if (
-            (message is None or message.match(text))
+            _matches(message, text)
             and issubclass(category, kind)
-            and (module_pattern is None or module_pattern.match(module))
+            and _matches(module_pattern, module)
             and lineno in (0, frame.f_lineno)
         ):
             return action
     return warnings.defaultaction
+
+
+def _matches(pattern, value):
+    """A filter's message or module field against ``value``, as ``warnings`` reads
+    it: None matches anything, a compiled pattern matches at the start, and a plain
+    string (as in Python's own default filters) must be equal."""
+    if pattern is None:
+        return True
+    if isinstance(pattern, str):
+        return pattern == value
+    return pattern.match(value) is not None

@@ -156,6 +156,40 @@ def test_a_search_shows_a_warning_once_unless_asked_for_every_one(
     assert len(shown) == n_shown
 
 
+def test_each_call_of_a_function_that_runs_a_search_warns_once(iris):
+    # One warning per run of the user's line: a new call of the same function is
+    # a new run of it.
+    X, y = iris
+
+    def run_search():
+        GridSearchCV(
+            GDClassifier(max_epochs=2, n_iter_no_change=10),
+            {"alpha": [1e-4, 1e-3]},
+            cv=2,
+        ).fit(X, y)
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("default")
+        for _ in range(4):
+            run_search()
+    shown = [w for w in record if w.category is ConvergenceWarning]
+    assert len(shown) == 4
+
+
+def test_plain_string_filters_are_read_as_warnings_reads_them():
+    # Python's own default filters hold plain strings, not patterns, in their
+    # module field; warnings compares those for equality.
+    from skfit._warn import warn_at_user
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        warnings.filters.insert(0, ("ignore", None, UserWarning, "elsewhere", 0))
+        warn_at_user("shown", UserWarning)
+        warnings.filters.insert(0, ("ignore", None, UserWarning, __name__, 0))
+        warn_at_user("ignored here", UserWarning)
+    assert [str(w.message) for w in record] == ["shown"]
+
+
 # ---------------------------------------------------------------- tol
 @pytest.mark.parametrize("n_iter_no_change", [1, 3])
 def test_tol_stops_after_n_iter_no_change_epochs(iris, n_iter_no_change):
