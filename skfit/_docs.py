@@ -113,7 +113,9 @@ FITTED_ATTRIBUTES = """
     n_iter_ : int
         The same as ``n_epochs_``, under scikit-learn's name.
     t_ : int
-        Gradient updates applied since initialisation.
+        Updates applied since initialisation: the optimizer's steps, and for the
+        linear models the quasi-Newton steps of the finish (one per epoch), which
+        the optimizer's own step count (Adam's bias correction, say) leaves out.
     stop_reason_ : str
         The stopping rule that ended the last call: 'max_epochs', 'tol',
         'loss_threshold', 'early_stopping', 'diverged', 'spike', 'callback' or
