@@ -1204,29 +1204,24 @@ def compile_while_another_process_asks(folder, timeout):
 @pytest.mark.skipif(
     not os.path.isdir(f"/proc/{os.getpid()}/fd"), reason="reads /proc/<pid>/fd"
 )
-def test_processes_needing_one_compilation_take_turns(tmp_path):
+@pytest.mark.parametrize(
+    "timeout, compiled_there",
+    [(300, "0"), (0.5, "1")],
+    ids=["waits_then_loads", "compiles_once_its_patience_ends"],
+)
+def test_processes_needing_one_compilation_take_turns(
+    tmp_path, timeout, compiled_there
+):
     # A parallel search's workers start together on an empty cache: while one
     # compiles a function for some argument types, another that needs the same
     # waits, then loads the result from the cache instead of compiling it too.
-    other, waited = compile_while_another_process_asks(tmp_path, timeout=300)
+    # The one holding the turn may be stopped (in a debugger, say): the others
+    # wait TURN_TIMEOUT seconds, then compile for themselves.
+    other, waited = compile_while_another_process_asks(tmp_path, timeout)
     output, _ = other.communicate(timeout=300)
     assert other.returncode == 0
     assert waited, "the other process compiled without waiting for its turn"
-    # It waited, then loaded what this process compiled: no compilation there.
-    assert output.split() == ["6.0", "0"]
-
-
-@pytest.mark.skipif(
-    not os.path.isdir(f"/proc/{os.getpid()}/fd"), reason="reads /proc/<pid>/fd"
-)
-def test_a_turn_that_does_not_come_is_not_waited_for(tmp_path):
-    # A process holding the turn may be stopped (in a debugger, say): the others
-    # wait TURN_TIMEOUT seconds, then compile for themselves.
-    other, waited = compile_while_another_process_asks(tmp_path, timeout=0.5)
-    output, _ = other.communicate(timeout=300)
-    assert other.returncode == 0
-    assert waited
-    assert output.split() == ["6.0", "1"]
+    assert output.split() == ["6.0", compiled_there]
 
 
 def test_set_config_takes_a_numpy_bool():
