@@ -32,6 +32,10 @@ MARGIN_LOSSES = ["hinge", "squared_hinge"]
 PROBABILITY_LOSSES = ["log_loss", "modified_huber"]
 #: float32 rounding of values of order one, after a few layers.
 RTOL, ATOL = 1e-5, 1e-5
+#: The linear models train in full batch here: the conversion is under test, not
+#: the training loop, and a full batch trains through numpy rather than compile a
+#: float32 variant of the epoch loop for each loss (several seconds each).
+FULL_BATCH = {"batch_size": None}
 
 
 def _fit(estimator, X, y):
@@ -95,7 +99,9 @@ def _assert_labels(onnx_labels, estimator, X):
 def test_gd_regressor_every_loss_and_output(regression, loss, n_targets):
     X, Y = regression
     y = Y[:, 0] if n_targets == 1 else Y
-    est = _fit(GDRegressor(loss=loss, max_epochs=30, random_state=0), X, y)
+    est = _fit(
+        GDRegressor(loss=loss, max_epochs=30, random_state=0, **FULL_BATCH), X, y
+    )
     (predictions,) = _run(est, X)
     assert predictions.shape == (len(X), n_targets)
     assert predictions.dtype == np.float32
@@ -110,7 +116,8 @@ def test_poisson_predicts_the_exponential_mean(regression, estimator, n_targets)
     mean = np.exp(0.5 * X[:, :n_targets] - 0.2 * X[:, 2:3])
     y = rng.poisson(mean).astype(np.float32)
     y = y[:, 0] if n_targets == 1 else y
-    est = _fit(estimator(loss="poisson", max_epochs=30, random_state=0), X, y)
+    batch = FULL_BATCH if estimator is GDRegressor else {}
+    est = _fit(estimator(loss="poisson", max_epochs=30, random_state=0, **batch), X, y)
     (predictions,) = _run(est, X)
     expected = est.predict(X).reshape(len(X), -1)
     assert np.all(expected > 0)
@@ -172,7 +179,9 @@ def _assert_classifier(est, X, probabilities):
 @pytest.mark.parametrize("loss", PROBABILITY_LOSSES + MARGIN_LOSSES)
 def test_gd_classifier_every_loss(loss, n_classes):
     X, y = _classification(n_classes)
-    est = _fit(GDClassifier(loss=loss, max_epochs=30, random_state=0), X, y)
+    est = _fit(
+        GDClassifier(loss=loss, max_epochs=30, random_state=0, **FULL_BATCH), X, y
+    )
     proba = _assert_classifier(est, X, probabilities=loss in PROBABILITY_LOSSES)
     if loss in MARGIN_LOSSES:
         # Without probabilities the second output holds the scores, as skl2onnx
@@ -234,7 +243,10 @@ def test_mlp_classifier_multilabel(loss):
 
 def test_modified_huber_rows_without_evidence_are_uniform():
     X, y = _classification(3)
-    est = _fit(GDClassifier(loss="modified_huber", max_epochs=10, random_state=0), X, y)
+    est = GDClassifier(
+        loss="modified_huber", max_epochs=10, random_state=0, **FULL_BATCH
+    )
+    est = _fit(est, X, y)
     # Biases far below -1 clip every column to 0 on the rows that do not outweigh
     # them: predict_proba makes those rows uniform.
     est.intercept_[:] = -4.0
