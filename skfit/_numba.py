@@ -5,11 +5,10 @@ cache, so that a process pays for compiling a function once per kind of data, an
 later processes not at all. Processes that need the same compilation at the same
 time (the workers of a parallel search, say) take turns, through a lock file
 beside numba's cache files: one compiles while the others wait, then load its
-result from the cache. numba itself is imported only
-when the first compiled function is called: ``import skfit`` does not pay for it.
-From then on compiled functions call one another as numba functions, and the
-overloads and intrinsics registered with :func:`overload` and :func:`on_first_use`
-are in place.
+result from the cache. numba itself is imported only when the first compiled
+function is called: ``import skfit`` does not pay for it. From then on compiled
+functions call one another as numba functions, and the overloads and intrinsics
+registered with :func:`overload` and :func:`on_first_use` are in place.
 """
 
 import contextlib
@@ -135,6 +134,7 @@ def _compile_in_turn(dispatcher):
     compile the epoch loop, several seconds each, and on a machine with as many
     cores as workers every one of them slows all the others down.
     """
+    from numba import __version__ as numba_version
     from numba.core import sigutils
     from numba.core.caching import NullCache
     from numba.core.compiler_lock import global_compiler_lock
@@ -146,13 +146,12 @@ def _compile_in_turn(dispatcher):
     function = dispatcher.py_func
     # Processes of other Pythons or numbas keep other cache files: they need not
     # wait for one another.
-    numba = importlib.import_module("numba")
     name = (
-        f"{sys.version_info[:2]}:{numba.__version__}:{function.__code__.co_filename}:"
+        f"{sys.version_info[:2]}:{numba_version}:{function.__code__.co_filename}:"
         f"{function.__qualname__}"
     )
 
-    def compile(sig):
+    def compile_in_turn(sig):
         args, _ = sigutils.normalize_signature(sig)
         if tuple(args) in dispatcher.overloads:
             return compile_here(sig)
@@ -162,7 +161,7 @@ def _compile_in_turn(dispatcher):
         with global_compiler_lock, _turn(cache.cache_path, f"{name}{tuple(args)}"):
             return compile_here(sig)
 
-    dispatcher.compile = compile
+    dispatcher.compile = compile_in_turn
 
 
 @contextlib.contextmanager

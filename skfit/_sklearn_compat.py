@@ -49,8 +49,7 @@ def compute_class_weight(class_weight, *, classes, y, sample_weight=None):
     """scikit-learn's ``compute_class_weight``, whose "balanced" counts the classes
     by ``sample_weight`` where scikit-learn does (1.7 and later), so that a
     weighted balanced fit weighs its classes as scikit-learn's estimators do."""
-    if sample_weight is None or not _WEIGHS_CLASSES:
-        return _class_weight.compute_class_weight(class_weight, classes=classes, y=y)
+    weighted = {"sample_weight": sample_weight} if _WEIGHS_CLASSES else {}
     return _class_weight.compute_class_weight(
-        class_weight, classes=classes, y=y, sample_weight=sample_weight
+        class_weight, classes=classes, y=y, **weighted
     )

@@ -27,7 +27,7 @@ EPOCH_KEYS = (
 #: The integer keys.
 _COUNTS = ("epoch", "n_spikes", "n_batches", "n_nonfinite")
 #: The counts of an epoch's events: a merged record adds those of its records.
-_EVENT_COUNTS = ("n_spikes", "n_batches", "n_nonfinite")
+_EVENT_COUNTS = tuple(key for key in _COUNTS if key != "epoch")
 
 
 @dataclass(frozen=True)
