@@ -9,7 +9,7 @@ import numpy as np
 
 from ._training import TrainingOutcome
 from .callbacks import Callback, EpochLogger
-from .spikes import LossSpikeError, describe_spike
+from .spikes import LossSpikeError, _describe_spike
 
 #: Block stop reasons that end the whole call: the engine already warned.
 _FATAL_BLOCK_REASONS = ("diverged", "spike")
@@ -127,7 +127,7 @@ class BlockTrainer:
         return (
             f"{self.spikes_in_call} loss spike(s) in fit_incremental (spikes_ lists "
             f"them with their rows in the whole collection); the worst at epoch "
-            f"{worst.epoch}, batch {worst.batch}: {describe_spike(worst)}. A "
+            f"{worst.epoch}, batch {worst.batch}: {_describe_spike(worst)}. A "
             "learning rate that overcorrects, or bad rows in the data, cause "
             "spikes; spike_policy sets what to do."
         )

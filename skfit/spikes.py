@@ -108,7 +108,7 @@ class LossSpikeError(RuntimeError):
         self.spike = spike
         super().__init__(
             f"Loss spike at epoch {spike.epoch}, batch {spike.batch}: "
-            f"{describe_spike(spike)}."
+            f"{_describe_spike(spike)}."
         )
 
     def __reduce__(self):
@@ -117,7 +117,7 @@ class LossSpikeError(RuntimeError):
         return type(self), (self.spike,)
 
 
-def describe_spike(spike):
+def _describe_spike(spike):
     """What made ``spike`` a spike, in words: its rows (the culprits first, with
     their own losses) and its batch loss against the baseline."""
     if spike.n_culprits:

@@ -15,7 +15,7 @@ from skfit import GDClassifier, GDRegressor, LossSpikeError, LossSpikeWarning
 from skfit._training._spikes import ROLLBACK_LIMIT, SKIP_LIMIT
 from skfit.callbacks import Callback
 from skfit.history import Spike
-from skfit.spikes import SpikeDetector, describe_spike
+from skfit.spikes import SpikeDetector, _describe_spike
 
 
 def standard_regression(seed, n_samples=1000):
@@ -306,7 +306,7 @@ def test_a_spike_is_described_by_what_made_it():
         culprit_losses=np.array([41.5], dtype=np.float32),
         n_culprits=1,
     )
-    assert describe_spike(rows_alone) == (
+    assert _describe_spike(rows_alone) == (
         "rows [17] whose own loss stands out: [41.5]; "
         "batch loss 2.3, 0.958 times the baseline 2.4"
     )
@@ -319,7 +319,7 @@ def test_a_spike_is_described_by_what_made_it():
         sample_indices=np.arange(3),
         n_samples=3,
     )
-    assert describe_spike(non_finite) == (
+    assert _describe_spike(non_finite) == (
         "rows [0, 1, 2]; a non-finite batch loss (inf)"
     )
     error = LossSpikeError(non_finite)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._history_repr import text_table
 from ..diagnostics import diagnose
-from ..spikes import describe_spike
+from ..spikes import _describe_spike
 
 #: The history table shows every epoch up to this many, else the last ones.
 TABLE_EPOCHS = 12
@@ -59,7 +59,7 @@ def spike_summary(spikes, row_names=None):
         f"loss spikes: {len(spikes)} in {len(epochs)} epochs "
         f"({', '.join(map(str, epochs[:10]))}{', ...' if len(epochs) > 10 else ''}); "
         f"the worst at epoch {worst.epoch}, batch {worst.batch}: "
-        f"{describe_spike(worst)}\n"
+        f"{_describe_spike(worst)}\n"
         f"rows most often in spiking batches: {rows}"
     )
 

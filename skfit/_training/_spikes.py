@@ -7,7 +7,7 @@ import numpy as np
 
 from .._warn import warn_at_user
 from ..history import Spike
-from ..spikes import LossSpikeError, LossSpikeWarning, describe_spike
+from ..spikes import LossSpikeError, LossSpikeWarning, _describe_spike
 
 __all__ = ["POLICIES", "SpikeWatch"]
 
@@ -78,7 +78,7 @@ class WarnPolicy(SpikePolicy):
         warn_at_user(
             f"{n_spikes} loss spike(s) in this call (spikes_ lists them with their "
             f"rows{named}); the worst at epoch {worst.epoch}, batch {worst.batch}: "
-            f"{describe_spike(worst)}. A learning rate that overcorrects, or bad "
+            f"{_describe_spike(worst)}. A learning rate that overcorrects, or bad "
             "rows in the data, cause spikes; spike_policy sets what to do.",
             LossSpikeWarning,
         )
