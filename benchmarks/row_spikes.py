@@ -14,6 +14,9 @@ or in order, and the script counts:
 * recall: the share of the batches holding a planted row that are spikes, in the
   rest of the epoch in which the warm-up (20 batches) ends, in the first whole
   epoch after it, and over all epochs after it;
+* the same recall over the batches holding a planted row that the clean model
+  contradicts (below): every moved regression target, and each flipped label
+  that a logistic regression fitted on the clean data does not give the row;
 * precision: the share of the rows the spikes name (``sample_indices``: the
   culprits, or a whole batch when the batch as a whole spiked) that are planted;
 * rows found: the share of the planted rows that :func:`skfit.suspect_rows` lists
@@ -136,14 +139,17 @@ def planted(kind, seed, inflate):
     return X, y, bad
 
 
-def flipped_to_the_clean_answer(seed, bad):
-    """How many of the planted classification rows get, by the flip, the label
-    that a logistic regression fitted on the clean data gives them."""
+def contradicted(kind, seed, bad):
+    """The planted rows whose corrupted target a model of the clean data rejects:
+    every moved regression target, and the flipped labels that a logistic
+    regression fitted on the clean data does not give their clean features."""
+    if kind == "regression":
+        return bad
     X, y = classification_data(seed, n_informative=2)
     margins = (2 * y[bad] - 1) * LogisticRegression().fit(X, y).decision_function(
         X[bad]
     )
-    return int((margins < 0).sum())
+    return bad[margins > 0]
 
 
 def batches_holding(orders, bad, n_rows):
@@ -160,7 +166,9 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
     """Recall (rest of the warm-up epoch, next epoch, all after the warm-up),
     precision, rows found and rows flipped to the clean answer over seeds, rows
     shuffled and in order (the last depends on the data alone)."""
-    counts = np.zeros((3, 2), dtype=int)  # (hit, held) per recall window
+    # (hit, held) per recall window, over batches holding a planted row, then
+    # over those holding a row the clean model contradicts.
+    counts = np.zeros((2, 3, 2), dtype=int)
     named = np.zeros(2, dtype=int)  # planted, all
     found = np.zeros(2, dtype=int)  # planted rows suspected, planted rows
     agreeing = np.zeros(2, dtype=int)  # flipped to the clean answer, planted rows
@@ -187,16 +195,18 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
             with recorded_orders() as orders:
                 est.fit(X, y)
             spiked = {(s.epoch, s.batch) for s in est.spikes_}
-            for epoch, held in enumerate(batches_holding(orders, bad, N_ROWS), 1):
-                for batch in held:
-                    step = (epoch - 1) * n_batches + batch
-                    if step < warm:
-                        continue
-                    hit = (epoch, batch) in spiked
-                    windows = (step < n_batches, n_batches <= step < 2 * n_batches)
-                    for w, inside in enumerate((*windows, True)):
-                        if inside:
-                            counts[w] += (hit, 1)
+            rejected = contradicted(kind, seed, bad)
+            for rows, tally in zip((bad, rejected), counts, strict=True):
+                for epoch, held in enumerate(batches_holding(orders, rows, N_ROWS), 1):
+                    for batch in held:
+                        step = (epoch - 1) * n_batches + batch
+                        if step < warm:
+                            continue
+                        hit = (epoch, batch) in spiked
+                        windows = (step < n_batches, n_batches <= step < 2 * n_batches)
+                        for w, inside in enumerate((*windows, True)):
+                            if inside:
+                                tally[w] += (hit, 1)
             for spike in est.spikes_:
                 named += (
                     np.isin(spike.sample_indices, bad).sum(),
@@ -204,7 +214,7 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
                 )
             found += (np.isin(bad, suspect_rows(est).index).sum(), bad.size)
             if kind == "classification":
-                agreeing += (flipped_to_the_clean_answer(seed, bad), bad.size)
+                agreeing += (bad.size - rejected.size, bad.size)
     return counts, named, found, agreeing
 
 
@@ -327,8 +337,10 @@ def main():
         f"{BATCH}, {epochs} epochs, seeds {seeds.start}-{seeds.stop - 1}, rows "
         "shuffled and in order\n",
         "| planted rows | model | recall, rest of warm-up epoch | recall, next "
-        "epoch | recall, all epochs | precision of named rows | rows found |",
-        "| --- | --- | --: | --: | --: | --: | --: |",
+        "epoch | recall, all epochs | contradicted rows: recall, rest of warm-up "
+        "epoch | contradicted rows: recall, next epoch | precision of named rows | "
+        "rows found |",
+        "| --- | --- | --: | --: | --: | --: | --: | --: | --: |",
     ]
     plans = [("regression", None, "targets moved by 10 sd of y")]
     plans += [
@@ -353,7 +365,7 @@ def main():
             )
         lines.append(
             f"| {label} | {model} | "
-            + " | ".join(percent(*c) for c in counts)
+            + " | ".join(percent(*c) for c in [*counts[0], *counts[1][:2]])
             + f" | {percent(*named)} | {percent(*found)} |"
         )
         if kind == "classification":
