@@ -70,13 +70,14 @@ _TRAINING_PARAMETERS = """
         warm-up of 20 batches). A row is a culprit when its deviation (its
         residual, or minus its margin, read off its loss) exceeds the running
         median of recent rows' deviations by more than this many running spreads
-        (the distance from that median to the running 98th percentile, after a
-        warm-up of 20 batches and 640 rows); or when its deviation exceeds that
-        98th percentile and its features' norm exceeds the median norm of the
-        training rows (averaged over ``partial_fit`` and ``warm_start`` calls by
-        their rows) by more than this many spreads of the norms (median to 98th
-        percentile, at least half the median). The default stays quiet on the
-        ordinary noise of clean data, batches of 16 rows or more, and the hard
+        (the distance from that median to the running 98th percentile, at least
+        1.5 units of margin for classification losses, after a warm-up of 20
+        batches and 640 rows); or when its deviation exceeds that median by more
+        than a quarter of a spread and its features' norm exceeds the median norm
+        of the training rows (averaged over ``partial_fit`` and ``warm_start``
+        calls by their rows) by more than this many spreads of the norms (median
+        to 98th percentile, at least half the median). The default stays quiet on
+        the ordinary noise of clean data, batches of 16 rows or more, and the hard
         rows of classification.
     shuffle : bool, default=True
         Whether to reshuffle the training rows every epoch.

@@ -9,7 +9,7 @@ whose loss could make it a culprit. The compiled runner first tries
 :func:`check_ordinary_rows`, inlined, which settles a batch without a possible
 culprit for less than the cost of a call to :func:`check_rows`: nearly every
 batch, unless the data hold a row far out in feature space, when a batch with a
-row above the high quantile of the losses takes the complete check.
+row the model fits worse than most takes the complete check.
 :mod:`skfit.spikes` states the rule for users and what it was measured to do.
 
 The rule
@@ -33,15 +33,18 @@ that median to their 98th percentile.
   with those of earlier calls (``partial_fit``, ``warm_start``) by their rows.
 
 A row is a *culprit* when its deviation stands out, or when its norm stands out
-and its deviation is above the running 98th percentile: a row far out in feature
-space that the model fits worse than nearly every row. That second case finds the
-bad rows whose loss is ordinary but whose pull is not: a flipped label on inflated
-features near the class boundary has a small margin, and ten times the features of
-its neighbours. A clean row far out, which the data's rare values make (a rare
-pixel of ``load_digits``, standardised), is fitted as well as most and is not
-flagged. A non-finite row loss is always a culprit. A row of sample weight zero
-never is: it does not move the model, so a batch holding one is no reason to skip
-or roll back the others (its loss still counts in the running statistics).
+and its deviation exceeds the running median by more than a quarter of a spread
+(:data:`FAR_OUT_SHARE`): a row far out in feature space that the model fits worse
+than most rows. That second case finds the bad rows whose loss is ordinary but
+whose pull is not: a flipped label on inflated features near the class boundary
+has a small margin, and ten times the features of its neighbours; and the model
+learns to fit such a row within a few visits, so a cutoff as high as the 98th
+percentile missed some of them from their second visit. A clean row far out, which
+the data's rare values make (a rare pixel of ``load_digits``, standardised), is
+fitted as well as most and is not flagged. A non-finite row loss is always a
+culprit. A row of sample weight zero never is: it does not move the model, so a
+batch holding one is no reason to skip or roll back the others (its loss still
+counts in the running statistics).
 
 The deviations' median and 98th percentile are tracked by stochastic
 approximation: after each batch of ``m`` rows, each moves by ``min(0.02 * m,
@@ -76,6 +79,10 @@ HIGH_SHARE = 0.02
 ROW_GAIN = 0.02
 #: ...and by at most this many spreads per batch (times the share's error).
 MAX_GAIN = 0.5
+#: A row far out in feature space is a culprit when its deviation exceeds the
+#: running median by this many spreads: when the model fits it worse than most
+#: rows (seven in ten, for normally distributed residuals).
+FAR_OUT_SHARE = 0.25
 #: The least spread of the norms, as a share of their median.
 LEAST_NORM_SPREAD = 0.5
 #: The sample weights of unweighted data, for check_rows.
@@ -275,8 +282,8 @@ def check_rows(
         return 0
     if stats[_READY] == 0.0:
         return _warm_up(kernel, stats, recent, losses, start, positions, out)
-    culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
-        kernel, stats, threshold
+    culprit_loss, median_loss, high_loss, far_loss, ordinary, far_out, spread = (
+        _cutoffs(kernel, stats, threshold)
     )
     above_median, above_high, rare = _tally(losses, median_loss, high_loss, ordinary)
     n_culprits = 0
@@ -289,7 +296,7 @@ def check_rows(
             row = order[position] if order.shape[0] else position
             if sample_weight.shape[0] and sample_weight[row] == 0.0:
                 continue
-            if not loss < culprit_loss or (loss > high_loss and norms[row] > far_out):
+            if not loss < culprit_loss or (loss > far_loss and norms[row] > far_out):
                 positions[n_culprits] = position
                 out[n_culprits] = loss
                 n_culprits += 1
@@ -322,8 +329,8 @@ def check_ordinary_rows(kernel, stats, threshold, losses):
         return True
     if stats[_READY] == 0.0:
         return False
-    culprit_loss, median_loss, high_loss, ordinary, far_out, spread = _cutoffs(
-        kernel, stats, threshold
+    culprit_loss, median_loss, high_loss, far_loss, ordinary, far_out, spread = (
+        _cutoffs(kernel, stats, threshold)
     )
     above_median, above_high, rare = _tally(losses, median_loss, high_loss, ordinary)
     if rare:
@@ -335,11 +342,11 @@ def check_ordinary_rows(kernel, stats, threshold, losses):
 @jit(inline=True)
 def _cutoffs(kernel, stats, threshold):
     """``(a culprit's least loss, the median's loss, the high quantile's loss,
-    the least loss of a row that may be a culprit, the least norm far out, the
-    spread of the deviations)``.
+    the least loss of a culprit far out, the least loss of a row that may be a
+    culprit, the least norm far out, the spread of the deviations)``.
 
     Without a row far out in the data, a culprit's loss is above the culprits'
-    cutoff; otherwise, it may be just above the high quantile.
+    cutoff; otherwise, it may be just above the far-out culprits' least loss.
     """
     median = stats[_MEDIAN]
     spread = max(stats[_HIGH] - median, least_spread(kernel, median))
@@ -351,13 +358,15 @@ def _cutoffs(kernel, stats, threshold):
         if stats[_NORM_ROWS]
         else math.inf
     )
+    far_loss = row_loss_at(kernel, median + FAR_OUT_SHARE * spread)
     ordinary = (
-        min(high_loss, culprit_loss) if stats[_NORM_MAX] > far_out else culprit_loss
+        min(far_loss, culprit_loss) if stats[_NORM_MAX] > far_out else culprit_loss
     )
     return (
         culprit_loss,
         row_loss_at(kernel, median),
         high_loss,
+        far_loss,
         ordinary,
         far_out,
         spread,

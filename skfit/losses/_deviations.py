@@ -16,8 +16,9 @@ kernel registers three compiled functions of its settings:
 - ``least_spread(kernel, median)``: the least spread of the deviations that the
   check uses, so that it cannot collapse where the deviations hardly vary (the
   first epochs of a classifier, whose margins start at zero, or targets fitted
-  exactly): half a unit of margin for the classification losses, and half the
-  median deviation for the regression losses, whose deviations are sizes.
+  exactly): 1.5 units of margin for the classification losses
+  (:data:`LEAST_MARGIN_SPREAD`), and half the median deviation for the
+  regression losses, whose deviations are sizes.
 
 A user-supplied loss, whose formula skfit does not know, is compared as it is
 (:class:`UnknownLossKernel`).
@@ -54,6 +55,14 @@ UnknownLossKernel = namedtuple("UnknownLossKernel", [])
 #: The least loss the logistic deviation reads, so that a loss that underflows to
 #: zero has a finite deviation (minus 690.8, a margin no row reaches otherwise).
 _LEAST_LOG_LOSS = 1e-300
+
+#: The least spread of margins, in units of margin (logits for the log-loss). Six
+#: of them put a culprit at least 9 beyond the median row: a label that the model
+#: gives odds e^9 (about 8,000) times smaller. Rows whose labels a calibrated model
+#: gives one chance in a few hundred are rare in most data, but not where heavy
+#: tails in the features make most margins small and a few large (measured in
+#: ``benchmarks/row_spikes.py``): half a unit flagged them.
+LEAST_MARGIN_SPREAD = 1.5
 
 #: kernel type -> (deviation, loss_at, least_spread), compiled
 _DEVIATIONS = {}
@@ -124,7 +133,7 @@ def _magnitude_spread(kernel, median):
 
 
 def _margin_spread(kernel, median):
-    return 0.5
+    return LEAST_MARGIN_SPREAD
 
 
 _register(
