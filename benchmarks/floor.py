@@ -3,39 +3,40 @@
     python benchmarks/floor.py            # run it alone on the machine, ~2 minutes
 
 Issue 11 asks that sparse epochs of 256 unshuffled rows cost at most 3 times the
-bare bound (one ``X @ w`` plus one ``X.T @ g``) and 5-class epochs at most 2
-times. To tell skfit's overhead from what any per-row mini-batch loop pays, this
-script times a *floor kernel*, compiled by numba as skfit's loop is, that does the
-least a mini-batch epoch of a linear model must: for each row, its raw
-outputs, the log-loss's gradient (the logistic or the softmax) and the row's share
-of the gradient; after each batch, a plain gradient step on the parameters the
-batch touched (for CSR rows, the features it contains, found as skfit finds
-them), and the gradient cleared. It has no objective, no penalty, no optimizer
-state, no spike check and no sample weights: every one of those only adds to it.
-Rows are taken in order: in a random order, the time a row takes to come from
-memory depends on how far ahead it is fetched (skfit's loop prefetches rows), and
-the kernel would no longer be a floor.
+bare bound (one ``X @ w`` plus one ``X.T @ g``) and 5-class epochs at most 2 times.
+To tell skfit's overhead from what any per-row mini-batch loop pays, this script
+times a *floor kernel*, compiled by numba as skfit's loop is (with its fastmath
+flags), that does the least a mini-batch epoch of a linear model must: for each row,
+its raw outputs, the log-loss's gradient (the logistic or the softmax) and the row's
+share of the gradient; after each batch, a plain gradient step on the parameters the
+batch touched (for CSR rows, the features it contains, found as skfit finds them),
+and the gradient cleared. It has no objective, no penalty, no optimizer state, no
+spike check and no sample weights: every one of those only adds to it. Rows are
+taken in order: in a random order, the time a row takes to come from memory depends
+on how far ahead it is fetched (skfit's loop prefetches rows), and the kernel would
+no longer be a floor.
 
 On the ``sparse`` and ``multiclass`` workloads of ``benchmarks/run.py``, at full
 size, it reports the bare bound, the floor kernel's epoch and skfit's epoch
-(``run.py``'s configuration of the workload, rows in order, tolerance off,
-measured as ``run.py`` measures it), each as a ratio to the bare bound, medians of
-``--repeat`` runs, and writes them to ``benchmarks/results_floor.md``.
+(``run.py``'s configuration of the workload, rows in order, tolerance off, measured
+as ``run.py`` measures it), each as a ratio to the bare bound (the bound and the
+floor medians of ``--repeat`` runs), and writes them to
+``benchmarks/results_floor.md``.
 """
 
 import argparse
 import math
-import statistics
-import time
 from pathlib import Path
 
 import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from skfit._numba import FASTMATH
+
 # isort: split
 from contenders import Contender, skfit_linear
-from measure import epoch_cost, linear_bare_bound
+from measure import epoch_cost, linear_bare_bound, median_seconds
 from workloads import SHAPES, make_linear_workload
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +46,7 @@ TARGETS = {"sparse": 3.0, "multiclass": 2.0}
 RATE = 0.01
 
 
-@numba.njit(fastmath=True)
+@numba.njit(fastmath=FASTMATH)
 def sparse_floor_epoch(data, indices, indptr, y, w, grad, marks, touched, batch_size):
     """One epoch of logistic regression on CSR rows in order (``w[-1]``: the bias)."""
     n = indptr.shape[0] - 1
@@ -73,7 +74,7 @@ def sparse_floor_epoch(data, indices, indptr, y, w, grad, marks, touched, batch_
         grad[-1] = 0.0
 
 
-@numba.njit(fastmath=True)
+@numba.njit(fastmath=FASTMATH)
 def dense_floor_epoch(X, y, order, params, grad, raw, batch_size):
     """One epoch of multinomial logistic regression on dense rows in ``order``;
     ``params`` holds a row per class, its weights then its bias."""
@@ -136,16 +137,6 @@ def floor_epoch(workload, batch_size):
     return run
 
 
-def median_time(function, repeat):
-    function()  # compile
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -153,8 +144,10 @@ def main():
     args = parser.parse_args()
     lines = [
         "# The floor of a compiled mini-batch epoch (`python benchmarks/floor.py`)\n",
-        f"Medians of {args.repeat} runs; threads: {args.threads or 'all'}. Ratios to "
-        "the bare bound (one `X @ w` plus one `X.T @ g`).\n",
+        f"Bare bound and floor kernel: medians of {args.repeat} runs; skfit: the "
+        "marginal epoch of a 4-epoch fit (medians of 3 fits); threads: "
+        f"{args.threads or 'all'}. Ratios to the bare bound (one `X @ w` plus one "
+        "`X.T @ g`).\n",
         "| workload | batches | bare bound | floor kernel | ÷ bare | skfit epoch "
         "| ÷ bare | issue 11's target |",
         "| --- | --- | --: | --: | --: | --: | --: | --: |",
@@ -165,7 +158,9 @@ def main():
             bare = linear_bare_bound(workload.X, workload.n_outputs, args.repeat)
             for batch_size in batch_sizes:
                 label = f"mini-batch {batch_size}"
-                floor = median_time(floor_epoch(workload, batch_size), args.repeat)
+                run_floor_epoch = floor_epoch(workload, batch_size)
+                run_floor_epoch()  # compiles
+                floor = median_seconds(run_floor_epoch, args.repeat)
                 contender = Contender(
                     f"skfit {label}",
                     "skfit",

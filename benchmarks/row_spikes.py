@@ -415,7 +415,7 @@ def main():
         "# Clean data: the longest row against the norms' cutoff\n",
         "The norm check's cutoff (spike_threshold=6) over the rows' norms, and the "
         "longest row's norm as a share of it: a row beyond 100% that the model fits "
-        "worse than nearly every row would be named.\n",
+        "worse than most rows would be named.\n",
         "| data | median norm | 98th percentile | cutoff | longest row | share |",
         "| --- | --: | --: | --: | --: | --: |",
     ]

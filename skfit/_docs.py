@@ -78,7 +78,8 @@ _TRAINING_PARAMETERS = """
         calls by their rows) by more than this many spreads of the norms (median
         to 98th percentile, at least half the median). The default stays quiet on
         the ordinary noise of clean data, batches of 16 rows or more, and the hard
-        rows of classification.
+        rows of classification, unless the features have long tails (see
+        :mod:`skfit.spikes`).
     shuffle : bool, default=True
         Whether to reshuffle the training rows every epoch.
     random_state : int, RandomState instance or None, default=None

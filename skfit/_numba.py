@@ -5,10 +5,12 @@ cache, so that a process pays for compiling a function once per kind of data, an
 later processes not at all. Processes that need the same compilation at the same
 time (the workers of a parallel search, say) take turns, through a lock file
 beside numba's cache files: one compiles while the others wait, then load its
-result from the cache. numba itself is imported only when the first compiled
-function is called: ``import skfit`` does not pay for it. From then on compiled
-functions call one another as numba functions, and the overloads and intrinsics
-registered with :func:`overload` and :func:`on_first_use` are in place.
+result from the cache. A cache serves only code compiled from skfit's present
+sources (:func:`_stamp_with_sources`). numba itself is imported only when the
+first compiled function is called: ``import skfit`` does not pay for it. From then
+on compiled functions call one another as numba functions, and the overloads and
+intrinsics registered with :func:`overload` and :func:`on_first_use` are in
+place.
 """
 
 import contextlib
@@ -81,6 +83,7 @@ class CompiledFunction:
                 # anew in each process rather than fail.
                 dispatcher = numba.njit(**options)(self.py_func)
             else:
+                _stamp_with_sources(dispatcher)
                 _compile_in_turn(dispatcher)
             self._dispatcher = dispatcher
         return self._dispatcher
@@ -124,6 +127,41 @@ def read_only(array):
     view = array.view()
     view.flags.writeable = False
     return view
+
+
+def sources_digest(folder):
+    """A digest of the Python sources under ``folder``, by path and content."""
+    digest = hashlib.sha1()
+    for parent, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if name != "__pycache__")
+        for name in sorted(name for name in files if name.endswith(".py")):
+            path = os.path.join(parent, name)
+            digest.update(os.path.relpath(path, folder).encode())
+            with open(path, "rb") as source:
+                digest.update(source.read())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _package_digest():
+    return sources_digest(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _stamp_with_sources(dispatcher):
+    """Make ``dispatcher``'s on-disk cache serve only code compiled from skfit's
+    present sources.
+
+    numba tells a stale cache by the stamp of the compiled function's own file,
+    but the code it caches holds the functions it calls from other modules: after
+    a change to one of those (an editable install updated, say), the epoch loop
+    would load the old formulas from its cache. The stamp numba compares becomes
+    the pair of its own and a digest of every skfit source, so any change to
+    skfit compiles afresh. (A reinstalled package gets new files, whose own
+    stamps change anyway.)
+    """
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is not None:
+        cache_file._source_stamp = (cache_file._source_stamp, _package_digest())
 
 
 def _compile_in_turn(dispatcher):

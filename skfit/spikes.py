@@ -62,21 +62,20 @@ At the default threshold a row with normally distributed deviations would have t
 stand 12 standard deviations out, and a classification row 9 units of margin beyond
 the median row. In 15,600 epochs of clean data, with linear models and MLPs and
 batches of 1 to all rows, no row was flagged but for classes and targets over
-log-normal features, whose longest rows are 65 times the median one: there the
-check names rows that the model fits badly while its weights settle, 2 per 1,000
-epochs for a linear classifier, 42 for an MLP classifier (one row, whose label
-the true model gives less than 1 chance in 20,000), and a long row in most epochs
-of a linear regression. The longest clean
-rows of the other data reached 96% of the norms' cutoff (a digit with rare pixels,
-standardised) and 42% to 46% of it. Of the batches holding one of 10 bad rows in
-2,000, in the first epochs after the warm-up, those with a target moved by 10
-standard deviations were all named, and those with a flipped label on features
-inflated 10 to 30 times 89% to 92% (linear models) and 79% to 93% (MLPs), with no
-innocent row named (``benchmarks/results_row_spikes.md``). Counted over the rows
-whose flipped label a model of the clean data rejects, 94.5% to 97.7% (linear
-models) and 84% to 97% (MLPs, which learn to fit a row inflated 20 or 30 times
-within a visit or two). The rest are rows whose flip gave them the label that a
-model of the clean data gives them (8.5% of the flipped rows): the model fits
+log-normal features, whose longest rows are 45 to 74 times the median one: there the
+check names rows that the model fits badly while its weights settle, 2 in 1,200
+epochs for a linear classifier, 51 for an MLP classifier (one row, whose label the
+true model gives less than 1 chance in 20,000), and a long row in most epochs of a
+linear regression. The longest clean rows of the other data reached 96% of the
+norms' cutoff (a digit with rare pixels, standardised) and 42% to 46% of it. Of the
+batches holding one of 10 bad rows in 2,000, in the first epochs after the warm-up,
+those with a target moved by 10 standard deviations were all named, and those with a
+flipped label on features inflated 10 to 30 times 89% to 92% (linear models) and 79%
+to 93% (MLPs), with no innocent row named (``benchmarks/results_row_spikes.md``).
+Counted over the rows whose flipped label a model of the clean data rejects, 94.5%
+to 97.7% (linear models) and 84% to 97% (MLPs, which learn to fit a row inflated 20
+or 30 times within a visit or two). The rest are rows whose flip gave them the label
+that a model of the clean data gives them (8.5% of the flipped rows): the model fits
 them as it fits clean rows, and their loss cannot tell them apart.
 """
 

@@ -1224,6 +1224,64 @@ def test_processes_needing_one_compilation_take_turns(
     assert output.split() == ["6.0", compiled_there]
 
 
+#: A process that sums with summing.total, its compiled functions stamped with a
+#: given digest of skfit's sources; it prints how many functions it compiled.
+STAMPED_PROCESS = """import sys, numpy
+sys.path.insert(0, {folder!r})
+from numba.core import event
+from skfit import _numba
+_numba._package_digest = lambda: {digest!r}
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev): compiled.append(ev.data["dispatcher"])
+    def on_end(self, ev): pass
+event.register("numba:compile", Count())
+import summing
+assert summing.total(numpy.arange(4.0)) == 6.0
+print(len(compiled))
+"""
+
+
+def test_a_cache_serves_only_code_compiled_from_the_present_sources(tmp_path):
+    # The epoch loop's cache holds the formulas it calls from other modules, and
+    # numba checks only the loop's own file: a change to skfit's sources must
+    # compile afresh rather than load the old formulas.
+    (tmp_path / "summing.py").write_text(SUMMING)
+
+    def compiled_in_a_process(digest):
+        script = STAMPED_PROCESS.format(folder=str(tmp_path), digest=digest)
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        return int(done.stdout)
+
+    assert [compiled_in_a_process(digest) for digest in "aabb"] == [1, 0, 1, 0]
+
+
+def test_the_sources_digest_follows_the_sources_and_nothing_else(tmp_path):
+    from skfit._numba import sources_digest
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "__pycache__").mkdir()
+    files = {
+        "a.py": "x = 1\n",
+        "sub/b.py": "y = 2\n",
+        "notes.txt": "",
+        "__pycache__/c.py": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    digest = sources_digest(tmp_path)
+    (tmp_path / "notes.txt").write_text("changed")
+    (tmp_path / "__pycache__" / "c.py").write_text("changed")
+    assert sources_digest(tmp_path) == digest
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    changed = sources_digest(tmp_path)
+    assert changed != digest
+    (tmp_path / "sub" / "b.py").rename(tmp_path / "b.py")
+    assert sources_digest(tmp_path) not in (digest, changed)
+
+
 def test_set_config_takes_a_numpy_bool():
     with skfit.config_context(use_numba=np.False_):
         assert skfit.get_config()["use_numba"] is False
