@@ -40,10 +40,20 @@ from skfit import (
 )
 from skfit._training._loop import Training
 from skfit._training._row_spikes import (
+    _HIGH,
+    _MEDIAN,
+    _NORM_HIGH,
+    _NORM_MAX,
+    _NORM_MEDIAN,
+    _NORM_ROWS,
+    _READY,
+    FAR_OUT_SHARE,
     HIGH_SHARE,
     WARMUP_ROWS,
     RowSpikeDetector,
     _sort,
+    check_ordinary_rows,
+    check_rows,
     norm_cutoff,
 )
 from skfit.callbacks import Callback
@@ -710,6 +720,79 @@ def test_deviations_are_residuals_and_margins(raw, target, positive):
     log_loss = float(LogLoss().loss(label, raw_)[0])
     d = row_deviation(LogLoss().deviation_kernel(np.float64), log_loss)
     assert d == pytest.approx(-margin, rel=1e-6, abs=1e-6)
+
+
+# A magnitude and a margin: each kernel compiles the checks anew, seconds apiece.
+@pytest.mark.parametrize("name", ["squared_error", "log_loss"])
+@settings(max_examples=150, deadline=None)
+@given(
+    threshold=st.sampled_from([0.0, 0.25, 1.0, 6.0, 20.0]),
+    median=st.floats(-10.0, 10.0),
+    gap=st.floats(0.0, 10.0),
+    norm_median=st.floats(0.1, 10.0),
+    norm_gap=st.floats(0.0, 10.0),
+    longest=st.sampled_from([1.0, 5.0, 50.0, 500.0]),
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.floats(0.0, 100.0), st.sampled_from([math.inf, math.nan])),
+            st.floats(0.0, 1.0),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_the_checks_flag_the_rows_the_rule_names(
+    name, threshold, median, gap, norm_median, norm_gap, longest, rows
+):
+    # check_rows flags the rows the rule names (skfit.spikes): a loss beyond the
+    # cutoff, or a row far out fitted worse than most. The compiled runner settles
+    # most batches with check_ordinary_rows and sends the rest to check_rows: a
+    # batch it settles must hold no culprit, and both must learn from it alike.
+    kernel = KERNELS[name].deviation_kernel(np.float64)
+    if name == "squared_error":
+        median = abs(median)  # deviations that are sizes
+    stats = RowSpikeDetector(threshold).stats
+    stats[[_MEDIAN, _HIGH, _READY]] = median, median + gap, 1.0
+    stats[[_NORM_MEDIAN, _NORM_HIGH, _NORM_ROWS]] = (
+        norm_median,
+        norm_median + norm_gap,
+        1000.0,
+    )
+    stats[_NORM_MAX] = longest * norm_median
+    losses = np.array([loss for loss, _ in rows])
+    # The rows' norms, up to the longest of the data.
+    norms = np.array([share for _, share in rows]) * stats[_NORM_MAX]
+    settled_stats, checked_stats = stats.copy(), stats.copy()
+    settled = check_ordinary_rows(kernel, settled_stats, threshold, losses)
+    positions, culprit_losses = np.empty(len(rows), dtype=np.intp), np.empty(len(rows))
+    n_culprits = check_rows(
+        kernel,
+        checked_stats,
+        np.zeros(8),
+        threshold,
+        losses,
+        norms,
+        np.empty(0),
+        np.empty(0, dtype=np.intp),
+        0,
+        positions,
+        culprit_losses,
+    )
+    spread = max(gap, least_spread(kernel, median))
+    culprit_loss = row_loss_at(kernel, median + threshold * spread)
+    far_loss = row_loss_at(kernel, median + FAR_OUT_SHARE * spread)
+    far_out = norm_cutoff(norm_median, norm_median + norm_gap, threshold)
+    named = [
+        i
+        for i, (loss, length) in enumerate(zip(losses, norms, strict=True))
+        if not loss < culprit_loss or (loss > far_loss and length > far_out)
+    ]
+    assert positions[:n_culprits].tolist() == named
+    if settled:
+        assert not named
+        np.testing.assert_array_equal(settled_stats, checked_stats)
+    else:  # left to check_rows, untouched
+        np.testing.assert_array_equal(settled_stats, stats)
 
 
 @settings(max_examples=60, deadline=None)
