@@ -162,6 +162,23 @@ def batches_holding(orders, bad, n_rows):
     return held
 
 
+def recall_tally(orders, rows, spiked):
+    """``(hit, held)`` per recall window (rest of the warm-up epoch, next epoch,
+    all after the warm-up) over the batches holding one of ``rows``; ``spiked``
+    holds the ``(epoch, batch)`` of each spike."""
+    n_batches = -(-N_ROWS // BATCH)
+    warm = max(WARMUP_BATCHES, -(-WARMUP_ROWS // BATCH))
+    tally = np.zeros((3, 2), dtype=int)
+    for epoch, held in enumerate(batches_holding(orders, rows, N_ROWS), 1):
+        for batch in held:
+            step = (epoch - 1) * n_batches + batch
+            if step < warm:
+                continue
+            windows = (step < n_batches, n_batches <= step < 2 * n_batches, True)
+            tally[list(windows)] += ((epoch, batch) in spiked, 1)
+    return tally
+
+
 def detection(kind, inflate, seeds, epochs, mlp=False):
     """Recall (rest of the warm-up epoch, next epoch, all after the warm-up),
     precision, rows found and rows flipped to the clean answer over seeds, rows
@@ -172,11 +189,10 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
     named = np.zeros(2, dtype=int)  # planted, all
     found = np.zeros(2, dtype=int)  # planted rows suspected, planted rows
     agreeing = np.zeros(2, dtype=int)  # flipped to the clean answer, planted rows
-    n_batches = -(-N_ROWS // BATCH)
-    warm = max(WARMUP_BATCHES, -(-WARMUP_ROWS // BATCH))
     for seed in seeds:
+        X, y, bad = planted(kind, seed, inflate)
+        rejected = contradicted(kind, seed, bad)
         for shuffle in (True, False):
-            X, y, bad = planted(kind, seed, inflate)
             Estimator = {
                 ("regression", False): GDRegressor,
                 ("classification", False): GDClassifier,
@@ -195,18 +211,7 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
             with recorded_orders() as orders:
                 est.fit(X, y)
             spiked = {(s.epoch, s.batch) for s in est.spikes_}
-            rejected = contradicted(kind, seed, bad)
-            for rows, tally in zip((bad, rejected), counts, strict=True):
-                for epoch, held in enumerate(batches_holding(orders, rows, N_ROWS), 1):
-                    for batch in held:
-                        step = (epoch - 1) * n_batches + batch
-                        if step < warm:
-                            continue
-                        hit = (epoch, batch) in spiked
-                        windows = (step < n_batches, n_batches <= step < 2 * n_batches)
-                        for w, inside in enumerate((*windows, True)):
-                            if inside:
-                                tally[w] += (hit, 1)
+            counts += [recall_tally(orders, rows, spiked) for rows in (bad, rejected)]
             for spike in est.spikes_:
                 named += (
                     np.isin(spike.sample_indices, bad).sum(),
