@@ -71,9 +71,9 @@ _TRAINING_PARAMETERS = """
         residual, or minus its margin, read off its loss) exceeds the running
         median of recent rows' deviations by more than this many running spreads
         (the distance from that median to the running 98th percentile, at least
-        1.5 units of margin for classification losses, after a warm-up of 20
+        2.5 units of margin for classification losses, after a warm-up of 20
         batches and 640 rows); or when its deviation exceeds that median by more
-        than a quarter of a spread and its features' norm exceeds the median norm
+        than 0.15 spreads and its features' norm exceeds the median norm
         of the training rows (averaged over ``partial_fit`` and ``warm_start``
         calls by their rows) by more than this many spreads of the norms (median
         to 98th percentile, at least half the median). The default stays quiet on

@@ -37,13 +37,13 @@ target, read off its loss: the absolute residual of a regression loss, minus the
 margin of a classification loss) exceeds the running median of the deviations of
 recent rows by more than ``spike_threshold`` times their running spread, the
 distance from that median to their running 98th percentile, and for the
-classification losses at least 1.5 units of margin. Deviations, because those of
+classification losses at least 2.5 units of margin. Deviations, because those of
 clean rows spread alike whatever the loss, where their losses do not (the log-loss
 of a hard but correct row may be a hundred times the mean row loss); and a spread
 that reaches into the tail, because hard rows make that tail heavy. A row is a
 culprit too when its features' norm stands out of the training rows' norms by the
 same rule (median, and spread to the 98th percentile, at least half the median)
-while its deviation is more than a quarter of a spread above the running median: a
+while its deviation is more than 0.15 spreads above the running median: a
 row far out in feature space, whose pull on the weights is many rows', that the
 model fits worse than most rows. That finds a flipped label on inflated features
 near the class boundary, whose loss is ordinary, and keeps finding it while the
@@ -59,7 +59,7 @@ loss: its :class:`~skfit.Spike` names the culprits first, with their losses, and
 once, in :mod:`skfit._training._row_spikes`, for both training loops.
 
 At the default threshold a row with normally distributed deviations would have to
-stand 12 standard deviations out, and a classification row 9 units of margin beyond
+stand 12 standard deviations out, and a classification row 15 units of margin beyond
 the median row. In 15,600 epochs of clean data, with linear models and MLPs and
 batches of 1 to all rows, no row was flagged but for classes and targets over
 log-normal features, whose longest rows are 45 to 74 times the median one: there the

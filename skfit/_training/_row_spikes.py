@@ -33,7 +33,7 @@ that median to their 98th percentile.
   with those of earlier calls (``partial_fit``, ``warm_start``) by their rows.
 
 A row is a *culprit* when its deviation stands out, or when its norm stands out
-and its deviation exceeds the running median by more than a quarter of a spread
+and its deviation exceeds the running median by more than 0.15 spreads
 (:data:`FAR_OUT_SHARE`): a row far out in feature space that the model fits worse
 than most rows. That second case finds the bad rows whose loss is ordinary but
 whose pull is not: a flipped label on inflated features near the class boundary
@@ -81,8 +81,9 @@ ROW_GAIN = 0.02
 MAX_GAIN = 0.5
 #: A row far out in feature space is a culprit when its deviation exceeds the
 #: running median by this many spreads: when the model fits it worse than most
-#: rows (seven in ten, for normally distributed residuals).
-FAR_OUT_SHARE = 0.25
+#: rows (six in ten, for normally distributed residuals; 0.375 units of margin
+#: at the least spread of margins).
+FAR_OUT_SHARE = 0.15
 #: The least spread of the norms, as a share of their median.
 LEAST_NORM_SPREAD = 0.5
 #: The sample weights of unweighted data, for check_rows.

@@ -16,7 +16,7 @@ kernel registers three compiled functions of its settings:
 - ``least_spread(kernel, median)``: the least spread of the deviations that the
   check uses, so that it cannot collapse where the deviations hardly vary (the
   first epochs of a classifier, whose margins start at zero, or targets fitted
-  exactly): 1.5 units of margin for the classification losses
+  exactly): 2.5 units of margin for the classification losses
   (:data:`LEAST_MARGIN_SPREAD`), and half the median deviation for the
   regression losses, whose deviations are sizes.
 
@@ -57,12 +57,15 @@ UnknownLossKernel = namedtuple("UnknownLossKernel", [])
 _LEAST_LOG_LOSS = 1e-300
 
 #: The least spread of margins, in units of margin (logits for the log-loss). Six
-#: of them put a culprit at least 9 beyond the median row: a label that the model
-#: gives odds e^9 (about 8,000) times smaller. Rows whose labels a calibrated model
-#: gives one chance in a few hundred are rare in most data, but not where heavy
-#: tails in the features make most margins small and a few large (measured in
-#: ``benchmarks/row_spikes.py``): half a unit flagged them.
-LEAST_MARGIN_SPREAD = 1.5
+#: of them put a culprit at least 15 beyond the median row: a label that the model
+#: gives odds e^15 (about 3 million) times smaller. Rows whose labels a calibrated
+#: model gives one chance in a few hundred, or in tens of thousands, are rare in
+#: most data, but not where heavy tails in the features make most margins small
+#: and a few large (measured in ``benchmarks/row_spikes.py``): half a unit flagged
+#: the first, 1.5 units the second, as an MLP grew surer of the row than the true
+#: model. Bad rows need no such margin to be found when their features are
+#: inflated: the far-out rule (:mod:`skfit._training._row_spikes`) names them.
+LEAST_MARGIN_SPREAD = 2.5
 
 #: kernel type -> (deviation, loss_at, least_spread), compiled
 _DEVIATIONS = {}
