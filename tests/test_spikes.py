@@ -8,10 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
-from skfit import GDClassifier, GDRegressor, LossSpikeError, LossSpikeWarning
+from skfit import (
+    GDClassifier,
+    GDRegressor,
+    LossSpikeError,
+    LossSpikeWarning,
+    MLPClassifier,
+    config_context,
+)
 from skfit._training._spikes import ROLLBACK_LIMIT, SKIP_LIMIT
 from skfit.callbacks import Callback
 from skfit.history import Spike
@@ -89,6 +96,53 @@ def test_no_false_spikes_on_a_well_scaled_convex_problem(Estimator, batch_size):
         ).fit(X, y)
         n_spikes += len(est.spikes_)
     assert n_spikes == 0
+
+
+@pytest.mark.parametrize("seed", [12, 16])
+def test_the_penalty_does_not_make_a_hard_row_a_batch_spike(seed):
+    # An MLP that fits the digits brings its data loss below the l2 penalty's
+    # value; judged with the penalty, whose floor squeezed the batch-to-batch
+    # spread, a batch holding one hard row was a spike (two in each of these fits).
+    X, y = load_digits(return_X_y=True)
+    est = MLPClassifier(
+        hidden_layer_sizes=(20,),
+        learning_rate=0.01,
+        batch_size=32,
+        max_epochs=20,
+        tol=None,
+        spike_policy="ignore",
+        random_state=seed,
+    ).fit(StandardScaler().fit_transform(X), y)
+    penalty = 0.5 * est.alpha * sum((W**2).sum() for W in est.coefs_)
+    assert penalty > est.history_["loss"][-1] / 2
+    assert est.spikes_ == []
+
+
+@pytest.mark.parametrize("use_numba", [False, True])
+def test_a_spike_records_the_batch_loss_without_the_penalty(use_numba):
+    X, y = standard_regression(0, n_samples=400)
+    y[[150, 333]] *= 1e3
+    with config_context(use_numba=use_numba):
+        plain, penalised = (
+            GDRegressor(
+                batch_size=16,
+                shuffle=False,
+                max_epochs=2,
+                tol=None,
+                spike_policy="ignore",
+                **params,
+            ).fit(X, y)
+            for params in ({"penalty": None}, {"penalty": "l2", "alpha": 1.0})
+        )
+    for est in (plain, penalised):
+        assert {(s.epoch, s.batch) for s in est.spikes_} >= {(1, 333 // 16), (2, 9)}
+        for spike in est.spikes_:
+            objective = est.history_.batch_loss[(spike.epoch - 1) * 25 + spike.batch]
+            assert spike.ratio == pytest.approx(spike.loss / spike.baseline)
+            if est is plain:
+                assert spike.loss == pytest.approx(objective, rel=1e-6)
+            else:
+                assert spike.loss < objective
 
 
 def test_a_learning_rate_jump_at_a_known_update_is_a_spike_there():

@@ -7,8 +7,8 @@ built-in loss and optimizer, :func:`compiled_batches` returns a runner that trai
 whole epoch in one compiled call, which walks the rows by index (so shuffling copies
 no rows) and applies the very formulas the Python runner applies: the loss's row
 formula, the penalty and the shared update (:mod:`skfit._training._update`). It
-records each batch's objective, weight and gradient norm, and runs the per-row
-spike check on each batch's row losses (:mod:`skfit._training._row_spikes`),
+records each batch's objective, data loss, weight and gradient norm, and runs the
+per-row spike check on each batch's row losses (:mod:`skfit._training._row_spikes`),
 recording the culprits; the spike watch then replays the detector over the batch
 losses and records the spikes with their culprits.
 
@@ -112,6 +112,8 @@ class CompiledBatches:
         # Every row of an epoch may be a culprit: its position and loss go here.
         self.culprit_positions = np.empty(data.n_train, dtype=np.intp)
         self.culprit_losses = np.empty(data.n_train)
+        # Each batch's data loss, which the spike watch judges.
+        self.data_losses = np.empty(len(training.batches))
 
     def run_epoch(self, epoch, order, losses, weights, norms):
         """Train one epoch's batches in ``order``, then replay the spike checks on
@@ -125,16 +127,18 @@ class CompiledBatches:
             # The rate of each update the epoch may apply, in turn.
             rates = training.rates_from(self.state.t, len(training.batches))
             done, n_steps, n_culprits, interrupted = self.run(
-                order, rates, losses, weights, norms
+                order, rates, losses, weights, norms, self.data_losses
             )
             # Back to the user's units from those training runs in.
             losses[:done] *= training.config.loss_scale
+            self.data_losses[:done] *= training.config.loss_scale
             if n_steps:
                 rate = rates[n_steps - 1]
             n_spikes = training.watch.replay(
                 epoch,
                 order,
                 losses[:done],
+                self.data_losses[:done],
                 norms[:done],
                 training.batch_sizes[:done],
                 (
@@ -166,10 +170,12 @@ class CompiledBatches:
                     losses[b : b + 1],
                     weights[b : b + 1],
                     norms[b : b + 1],
+                    self.data_losses[b : b + 1],
                 )
                 if interrupted:
                     return done, rate, n_spikes, True
                 losses[b] *= training.config.loss_scale
+                self.data_losses[b] *= training.config.loss_scale
                 if n_steps:
                     rate = rates[0]
                 # The call's positions count from the batch's first row.
@@ -177,6 +183,7 @@ class CompiledBatches:
                     epoch,
                     order,
                     losses[b : b + 1],
+                    self.data_losses[b : b + 1],
                     norms[b : b + 1],
                     training.batch_sizes[b : b + 1],
                     (
@@ -199,14 +206,14 @@ class CompiledBatches:
             return done, rate, n_spikes, True
         return done, rate, n_spikes, False
 
-    def run(self, order, rates, losses, weights, norms):
+    def run(self, order, rates, losses, weights, norms, data_losses):
         """Train the epoch's batches and advance the update counters; return
         ``(batches done, updates applied, culprits found, whether interrupted)``.
 
         ``order`` holds the row numbers in the epoch's order (None: 0..n-1),
         ``rates`` the learning rate of each possible update in turn; ``losses``,
-        ``weights`` and ``norms`` receive each batch's objective, weight and
-        gradient norm.
+        ``weights``, ``norms`` and ``data_losses`` receive each batch's objective,
+        weight, gradient norm and data loss.
         """
         training = self.training
         # The kernel counts the batches done, the updates applied and the culprit
@@ -248,6 +255,7 @@ class CompiledBatches:
                 losses,
                 weights,
                 norms,
+                data_losses,
                 progress,
                 training.row_norms,
                 state.row_detector.stats,
@@ -304,6 +312,7 @@ def _train_epoch(
     losses,
     weights,
     norms,
+    data_losses,
     progress,
     row_norms,
     row_stats,
@@ -427,6 +436,7 @@ def _train_epoch(
             objective += penalty_of_sums(l2 + decay, l1, squares, absolutes)
         norm = math.sqrt(norm)
         losses[batch] = objective
+        data_losses[batch] = data_loss
         weights[batch] = weight
         norms[batch] = norm
         progress[0] = batch + 1

@@ -120,6 +120,7 @@ class PythonBatches:
                     epoch,
                     b,
                     objective,
+                    data_loss * config.loss_scale,
                     grad_norm,
                     order,
                     m,

@@ -156,7 +156,11 @@ class SpikeWatch:
     rows and the culprits the per-row check found, and applies the policy.
 
     A batch is a spike when its loss is one for the batch detector or when it holds
-    a culprit row (see :mod:`skfit._training._row_spikes`).
+    a culprit row (see :mod:`skfit._training._row_spikes`). The batch detector
+    judges a batch's data loss, the mean of its rows' losses, rather than its
+    objective: the penalty does not depend on the batch, and once the data loss
+    has fallen below it, it would be a floor under every batch's objective that
+    squeezes their ordinary spread, so that the batch of one hard row stood out.
 
     Parameters
     ----------
@@ -185,34 +189,45 @@ class SpikeWatch:
         self.n_named = 0
         self.worst = None
 
-    def check(self, epoch, batch, objective, grad_norm, order, m, culprits):
-        """Check one batch, whose culprits are ``(positions, losses)``; return
-        ``(is_spike, skip its update)``."""
+    def check(self, epoch, batch, objective, data_loss, grad_norm, order, m, culprits):
+        """Check one batch, of the objective and data loss given, whose culprits
+        are ``(positions, losses)``; return ``(is_spike, skip its update)``."""
         detector = self.state.spike_detector
+        loss = data_loss if math.isfinite(objective) else objective
         finite_grad = math.isfinite(grad_norm)
         # A non-finite gradient is a spike whatever the loss: checked as infinite.
-        batch_spike = detector.check(objective if finite_grad else math.inf, m)
+        batch_spike = detector.check(loss if finite_grad else math.inf, m)
         if not (batch_spike or len(culprits[0])):
             self.policy.clean_batch()
             return False, False
-        finite = finite_grad and math.isfinite(objective)
         skip = self.found(
             epoch,
             batch,
-            objective,
+            loss,
             order,
             m,
-            finite,
+            finite_grad and math.isfinite(loss),
             detector.previous_baseline,
             culprits,
         )
         return True, skip
 
-    def replay(self, epoch, order, losses, grad_norms, sizes, culprits, first_batch=0):
-        """Check recorded batch losses at once, as :meth:`check` does batch by
-        batch (the first is the epoch's batch ``first_batch``), with the culprits
+    def replay(
+        self,
+        epoch,
+        order,
+        objectives,
+        data_losses,
+        grad_norms,
+        sizes,
+        culprits,
+        first_batch=0,
+    ):
+        """Check recorded batches at once, as :meth:`check` does batch by batch
+        (the first is the epoch's batch ``first_batch``), with the culprits
         ``(positions in the epoch, losses)`` the per-row check found in them, in order;
         record the spikes and return how many there were."""
+        losses = np.where(np.isfinite(objectives), data_losses, objectives)
         finite_grads = np.isfinite(grad_norms)
         spikes, baselines = self.state.spike_detector.check_run(
             np.where(finite_grads, losses, np.inf), sizes
@@ -225,25 +240,24 @@ class SpikeWatch:
         spikes[culprit_batches] = True
         bounds = np.searchsorted(culprit_batches, np.arange(len(losses) + 1))
         for b in np.flatnonzero(spikes).tolist():
-            objective = float(losses[b])
-            finite = bool(finite_grads[b]) and math.isfinite(objective)
+            loss = float(losses[b])
             batch_culprits = slice(bounds[b], bounds[b + 1])
             self.found(
                 epoch,
                 first_batch + b,
-                objective,
+                loss,
                 order,
                 int(sizes[b]),
-                finite,
+                bool(finite_grads[b]) and math.isfinite(loss),
                 float(baselines[b]),
                 (positions[batch_culprits], culprit_losses[batch_culprits]),
             )
         return int(spikes.sum())
 
-    def found(self, epoch, batch, objective, order, m, finite, baseline, culprits):
-        """Record a spike, compared with ``baseline``, with its culprits
-        ``(positions in the epoch, losses)``, and apply the policy; return whether
-        to skip the update."""
+    def found(self, epoch, batch, loss, order, m, finite, baseline, culprits):
+        """Record a spike of the batch loss ``loss``, compared with ``baseline``,
+        with its culprits ``(positions in the epoch, losses)``, and apply the
+        policy; return whether to skip the update."""
         rows = self.batches[batch]
         positions, culprit_losses = culprits
         # Without an order the batches walk X in order, so positions are row numbers.
@@ -258,9 +272,9 @@ class SpikeWatch:
         spike = Spike(
             epoch=epoch,
             batch=batch,
-            loss=float(objective),
+            loss=float(loss),
             baseline=float(baseline),
-            ratio=float(objective / baseline if finite and baseline else math.inf),
+            ratio=float(loss / baseline if finite and baseline else math.inf),
             sample_indices=sample_indices,
             n_samples=m,
             batch_indices=batch_indices,
