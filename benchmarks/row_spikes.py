@@ -6,7 +6,9 @@
 Planted rows. Ten rows of 2,000 are corrupted: regression targets moved by ten
 standard deviations of ``y`` (in a random direction), or classification rows
 (``make_classification``'s default classes, without its random labels) whose
-features are multiplied by ``--inflate`` factors and whose label is flipped. The
+features are multiplied by ``--inflate`` factors and whose label is flipped; and,
+as real data, ten rows of scikit-learn's 1,797 digits whose features (standardised)
+are multiplied by 10 or 30 and whose label is changed to another digit. The
 estimators train with their defaults (batches of 32, adam; the MLPs with 20 hidden
 units and a learning rate of 0.01) under ``spike_policy="ignore"``, rows shuffled
 or in order, and the script counts:
@@ -15,8 +17,9 @@ or in order, and the script counts:
   rest of the epoch in which the warm-up (20 batches) ends, in the first whole
   epoch after it, and over all epochs after it;
 * the same recall over the batches holding a planted row that the clean model
-  contradicts (below): every moved regression target, and each flipped label
-  that a logistic regression fitted on the clean data does not give the row;
+  contradicts (below): every moved regression target, and each flipped or
+  changed label that a logistic regression fitted on the clean data does not
+  give the row;
 * precision: the share of the rows the spikes name (``sample_indices``: the
   culprits, or a whole batch when the batch as a whole spiked) that are planted;
 * rows found: the share of the planted rows that :func:`skfit.suspect_rows` lists
@@ -34,8 +37,10 @@ Clean data. Spikes per 1,000 epochs of fits on clean data over seeds and batch
 sizes 16, 32 and 64 (and batches of 1 and full batches on a few): regression
 with noise, classification with overlapping classes or on log-normal features
 (whose rows' norms have a long tail), and scikit-learn's bundled breast cancer,
-digits and diabetes data, with the linear models and the MLPs; and, for the
-norm check, the longest row of some of that data against the norms' cutoff.
+digits and diabetes data, with the linear models and the MLPs (as above, and on
+the digits also with the MLP's defaults: 100 hidden units, a learning rate of
+0.001); and, for the norm check, the longest row of some of that data against the
+norms' cutoff.
 
 Which rows are in which batch is read by wrapping the training loop's ``order``
 (the measurement's only instrument); the tables go to
@@ -125,31 +130,39 @@ def classification_data(seed, n=N_ROWS, class_sep=1.0, n_classes=2, n_informativ
     return standardised(X), y
 
 
+def clean_data(kind, seed):
+    """The data of a kind of planted rows, before they are planted."""
+    if kind == "regression":
+        return regression_data(seed)
+    if kind == "digits":
+        return digits(seed)
+    return classification_data(seed, n_informative=2)
+
+
 def planted(kind, seed, inflate):
     """Data with N_PLANTED corrupted rows, and their row numbers."""
+    X, y = clean_data(kind, seed)
     rng = np.random.default_rng(seed)
-    bad = np.sort(rng.choice(N_ROWS, N_PLANTED, replace=False))
+    bad = np.sort(rng.choice(y.size, N_PLANTED, replace=False))
     if kind == "regression":
-        X, y = regression_data(seed)
         y[bad] += 10 * y.std() * rng.choice([-1.0, 1.0], N_PLANTED)
     else:
-        X, y = classification_data(seed, n_informative=2)
         X[bad] *= inflate
-        y[bad] = 1 - y[bad]
+        n_classes = y.max() + 1
+        y[bad] = (y[bad] + rng.integers(1, n_classes, N_PLANTED)) % n_classes
     return X, y, bad
 
 
-def contradicted(kind, seed, bad):
-    """The planted rows whose corrupted target a model of the clean data rejects:
-    every moved regression target, and the flipped labels that a logistic
-    regression fitted on the clean data does not give their clean features."""
+def contradicted(kind, seed, bad, y_bad):
+    """The planted rows whose corrupted target ``y_bad`` a model of the clean data
+    rejects: every moved regression target, and the flipped or changed labels
+    that a logistic regression fitted on the clean data does not give their
+    clean features."""
     if kind == "regression":
         return bad
-    X, y = classification_data(seed, n_informative=2)
-    margins = (2 * y[bad] - 1) * LogisticRegression().fit(X, y).decision_function(
-        X[bad]
-    )
-    return bad[margins > 0]
+    X, y = clean_data(kind, seed)
+    clean = LogisticRegression(max_iter=1000).fit(X, y)
+    return bad[clean.predict(X[bad]) != y_bad]
 
 
 def batches_holding(orders, bad, n_rows):
@@ -162,14 +175,14 @@ def batches_holding(orders, bad, n_rows):
     return held
 
 
-def recall_tally(orders, rows, spiked):
+def recall_tally(orders, rows, spiked, n_rows):
     """``(hit, held)`` per recall window (rest of the warm-up epoch, next epoch,
     all after the warm-up) over the batches holding one of ``rows``; ``spiked``
     holds the ``(epoch, batch)`` of each spike."""
-    n_batches = -(-N_ROWS // BATCH)
+    n_batches = -(-n_rows // BATCH)
     warm = max(WARMUP_BATCHES, -(-WARMUP_ROWS // BATCH))
     tally = np.zeros((3, 2), dtype=int)
-    for epoch, held in enumerate(batches_holding(orders, rows, N_ROWS), 1):
+    for epoch, held in enumerate(batches_holding(orders, rows, n_rows), 1):
         for batch in held:
             step = (epoch - 1) * n_batches + batch
             if step < warm:
@@ -191,14 +204,14 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
     agreeing = np.zeros(2, dtype=int)  # flipped to the clean answer, planted rows
     for seed in seeds:
         X, y, bad = planted(kind, seed, inflate)
-        rejected = contradicted(kind, seed, bad)
+        rejected = contradicted(kind, seed, bad, y[bad])
         for shuffle in (True, False):
             Estimator = {
-                ("regression", False): GDRegressor,
-                ("classification", False): GDClassifier,
-                ("regression", True): MLPRegressor,
-                ("classification", True): MLPClassifier,
-            }[kind, mlp]
+                (True, False): GDRegressor,
+                (False, False): GDClassifier,
+                (True, True): MLPRegressor,
+                (False, True): MLPClassifier,
+            }[kind == "regression", mlp]
             extra = {"batch_size": BATCH, **MLP} if mlp else {}
             est = Estimator(
                 max_epochs=epochs,
@@ -211,14 +224,16 @@ def detection(kind, inflate, seeds, epochs, mlp=False):
             with recorded_orders() as orders:
                 est.fit(X, y)
             spiked = {(s.epoch, s.batch) for s in est.spikes_}
-            counts += [recall_tally(orders, rows, spiked) for rows in (bad, rejected)]
+            counts += [
+                recall_tally(orders, rows, spiked, y.size) for rows in (bad, rejected)
+            ]
             for spike in est.spikes_:
                 named += (
                     np.isin(spike.sample_indices, bad).sum(),
                     spike.sample_indices.size,
                 )
             found += (np.isin(bad, suspect_rows(est).index).sum(), bad.size)
-            if kind == "classification":
+            if kind != "regression":
                 agreeing += (bad.size - rejected.size, bad.size)
     return counts, named, found, agreeing
 
@@ -255,6 +270,8 @@ def clean_cases(quick):
             mlp,
         ),
         ("MLPClassifier, breast cancer", MLPClassifier, cancer, sizes, mlp),
+        ("MLPClassifier, digits", MLPClassifier, digits, sizes, mlp),
+        ("MLPClassifier (its defaults), digits", MLPClassifier, digits, sizes, {}),
         ("GDClassifier, log-normal features", GDClassifier, heavy_tailed, sizes, {}),
         (
             "MLPClassifier, log-normal features",
@@ -269,6 +286,13 @@ def clean_cases(quick):
             lambda s: heavy_tailed(s, task="regression"),
             sizes,
             {},
+        ),
+        (
+            "MLPRegressor, log-normal features",
+            MLPRegressor,
+            lambda s: heavy_tailed(s, task="regression"),
+            sizes,
+            mlp,
         ),
         (
             "GDClassifier, batches of 1",
@@ -357,7 +381,8 @@ def main():
     epochs = 5 if args.quick else 20
     start = time.perf_counter()
     lines = [
-        f"# Row-level spikes: {N_PLANTED} planted rows in {N_ROWS:,}, batches of "
+        f"# Row-level spikes: {N_PLANTED} planted rows in {N_ROWS:,} (in 1,797 "
+        f"digits), batches of "
         f"{BATCH}, {epochs} epochs, seeds {seeds.start}-{seeds.stop - 1}, rows "
         "shuffled and in order\n",
         "| planted rows | model | recall, rest of warm-up epoch | recall, next "
@@ -371,8 +396,12 @@ def main():
         ("classification", float(f), f"label flipped, features x{float(f):g}")
         for f in args.inflate.split(",")
     ]
+    plans += [
+        ("digits", float(f), f"digits: label changed, features x{f}") for f in (10, 30)
+    ]
     runs = [(mlp, *plan, False) for mlp in (False, True) for plan in plans]
     runs += [(False, *plan, True) for plan in plans if plan[0] == "classification"]
+    agreeing_share = {}
     for mlp, kind, inflate, label, batch_check_alone in runs:
         model = ("MLP" if mlp else "GD") + (
             "Regressor" if kind == "regression" else "Classifier"
@@ -392,12 +421,13 @@ def main():
             + " | ".join(percent(*c) for c in [*counts[0], *counts[1][:2]])
             + f" | {percent(*named)} | {percent(*found)} |"
         )
-        if kind == "classification":
-            flipped_to_the_clean_answer_share = percent(*agreeing)
+        if kind != "regression":
+            agreeing_share[kind] = percent(*agreeing)
     lines += [
         "",
-        f"Flipped to the label a clean LogisticRegression gives them: "
-        f"{flipped_to_the_clean_answer_share} of the planted classification rows.",
+        "Flipped or changed to the label a clean LogisticRegression gives them: "
+        f"{agreeing_share['classification']} of the planted classification rows, "
+        f"{agreeing_share['digits']} of the digits.",
         "",
         f"# Clean data: spikes per 1,000 epochs ({epochs} epochs per fit, seeds "
         f"{seeds.start}-{seeds.stop - 1})\n",
