@@ -42,9 +42,10 @@ class Spike:
     batch : int
         The position of the batch in its epoch, counting from 0.
     loss : float
-        The batch's data loss, the mean of its rows' losses (weighted), which the
-        batch check judges; the batch's objective, in ``History.batch_loss``,
-        adds the penalty.
+        The batch's data loss, the mean of its rows' losses (weighted, in the
+        user's units), which the batch check judges; the batch's objective, in
+        ``History.batch_loss``, adds the penalty. When the objective is not
+        finite, it is the objective.
     baseline : float
         The running baseline of recent batch losses it was compared with (NaN
         when the detector had no baseline yet, as for a non-finite first loss).

@@ -643,6 +643,7 @@ def warmed_up_detector(norms_of_rows, also, seed=3):
         (3.0, 60.0, True),  # far out, and fitted worse than 98% of rows
         (1.6, 60.0, True),  # far out, and fitted worse than 89% of rows
         (1.1, 60.0, True),  # far out, and fitted worse than 73% of rows
+        (0.95, 60.0, True),  # far out, and fitted worse than 66% of rows
         (0.8, 60.0, False),  # far out, fitted a little worse than the median row
         (3.0, 4.0, False),  # fitted worse than most, but of an ordinary norm
         (3.0, 9.0, False),  # long, but within the norms' spread

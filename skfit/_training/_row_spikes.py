@@ -81,8 +81,8 @@ ROW_GAIN = 0.02
 MAX_GAIN = 0.5
 #: A row far out in feature space is a culprit when its deviation exceeds the
 #: running median by this many spreads: when the model fits it worse than most
-#: rows (six in ten, for normally distributed residuals; 0.375 units of margin
-#: at the least spread of margins).
+#: rows (six in ten, for normally distributed residuals; at least 0.375 units
+#: of margin, at the least spread of margins).
 FAR_OUT_SHARE = 0.15
 #: The least spread of the norms, as a share of their median.
 LEAST_NORM_SPREAD = 0.5
