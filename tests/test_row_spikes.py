@@ -94,12 +94,15 @@ def classification(seed, n=N_ROWS, class_sep=1.0):
 
 
 def heavy_tailed(seed, n=N_ROWS):
-    """Classes of a logistic model on standardised log-normal features, whose
-    rows' norms have a long tail: clean rows far out in feature space."""
+    """``(X, y, chance)``: classes of a logistic model on standardised log-normal
+    features, whose rows' norms have a long tail (clean rows far out in feature
+    space) and whose margins are mostly small and a few large, and the chance the
+    true model gives each row's label."""
     rng = np.random.default_rng(seed)
     X = StandardScaler().fit_transform(rng.lognormal(sigma=2.0, size=(n, 10)))
-    y = (rng.random(n) < expit(X @ rng.standard_normal(10))).astype(int)
-    return X, y
+    margins = X @ rng.standard_normal(10)
+    y = (rng.random(n) < expit(margins)).astype(int)
+    return X, y, expit(np.where(y == 1, margins, -margins))
 
 
 def planted(kind, seed, n_bad=10, inflate=30):
@@ -278,7 +281,7 @@ def clean_spikes(Estimator, X, y, seeds, batch_sizes, **params):
         (GDRegressor, lambda seed: regression(seed, n=1000)),
         (GDClassifier, lambda seed: classification(seed, n=1000, class_sep=0.5)),
         (GDClassifier, lambda seed: classification(seed, n=1000, class_sep=2.0)),
-        (GDClassifier, lambda seed: heavy_tailed(seed, n=1000)),
+        (GDClassifier, lambda seed: heavy_tailed(seed, n=1000)[:2]),
     ],
     ids=["regression", "overlapping-classes", "separated-classes", "heavy-tailed"],
 )
@@ -336,15 +339,10 @@ def test_no_spike_on_hard_but_correct_rows_of_real_data(load):
 
 
 def test_no_spike_on_a_label_the_true_model_finds_unlikely():
-    # Labels drawn from a logistic model on log-normal features: most margins are
-    # small and a few large, and one row's label has 0.7% chance under the true
-    # model. It is a correct row, harder than the rest by about 6 logits, which
-    # half a unit of margin as the least spread flagged in 13 of 20 epochs.
-    rng = np.random.default_rng(5)
-    X = StandardScaler().fit_transform(rng.lognormal(sigma=2.0, size=(2000, 10)))
-    margins = X @ rng.standard_normal(10)
-    y = (rng.random(2000) < expit(margins)).astype(int)
-    chance = expit(np.where(y == 1, margins, -margins))
+    # One row's label has 0.7% chance under the true model. It is a correct row,
+    # harder than the rest by about 6 logits, which half a unit of margin as the
+    # least spread flagged in 13 of 20 epochs.
+    X, y, chance = heavy_tailed(5)
     assert np.sort(chance)[:2] == pytest.approx([0.0073, 0.053], abs=1e-3)
     est = GDClassifier(
         batch_size=16, max_epochs=20, tol=None, spike_policy="ignore", random_state=5
@@ -353,15 +351,11 @@ def test_no_spike_on_a_label_the_true_model_finds_unlikely():
 
 
 def test_no_spike_on_a_label_an_mlp_grows_surer_of_than_the_true_model():
-    # One row of these labels has a chance of 1 in 30,000 under the true model
-    # (-10.4 logits). The MLP comes to give it a margin of -9.0, its median row
-    # +0.3: a least spread of 1.5 units of margin (9 units from the median row to
-    # a culprit) flagged it in 7 of 20 epochs.
-    rng = np.random.default_rng(17)
-    X = StandardScaler().fit_transform(rng.lognormal(sigma=2.0, size=(2000, 10)))
-    margins = X @ rng.standard_normal(10)
-    y = (rng.random(2000) < expit(margins)).astype(int)
-    chance = expit(np.where(y == 1, margins, -margins))
+    # One row's label has a chance of 1 in 30,000 under the true model (-10.4
+    # logits). The MLP comes to give it a margin of -9.0, its median row +0.3: a
+    # least spread of 1.5 units of margin (9 units from the median row to a
+    # culprit) flagged it in 7 of 20 epochs.
+    X, y, chance = heavy_tailed(17)
     assert chance.min() == pytest.approx(expit(-10.4), rel=0.05)
     est = MLPClassifier(
         batch_size=64, max_epochs=20, tol=None, spike_policy="ignore", random_state=17
