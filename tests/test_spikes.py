@@ -162,6 +162,32 @@ def test_a_spike_records_the_batch_loss_without_the_penalty():
         )
 
 
+def test_a_batch_of_zero_loss_is_neither_a_spike_nor_learnt_from():
+    # A batch fitted exactly (or of zero weight) has no size on a log scale: taken
+    # at the floor, each such loss widened the spread by some 18 log units.
+    losses = np.exp(0.1 * np.random.default_rng(0).standard_normal(60))
+    with_zeros = np.insert(losses, [5, 25, 30, 30, 45], 0.0)
+    plain, zeros = SpikeDetector(threshold=6.0), SpikeDetector(threshold=6.0)
+    for loss in losses:
+        plain.check(loss, 32)
+    assert not any(zeros.check(loss, 32) for loss in with_zeros)
+    for name in ("count", "mean", "variance"):
+        assert getattr(zeros, name) == getattr(plain, name)
+    assert zeros.check(3.0 * plain.baseline, 32)
+
+
+def test_the_batch_check_stays_sharp_on_a_hinge_loss_that_reaches_zero():
+    # Separable classes: most late batches have a hinge loss of zero; judged at
+    # the floor, they widened the batch check's spread to about 6 log units.
+    X, y = make_classification(
+        2000, 10, n_informative=5, flip_y=0, class_sep=3.0, random_state=0
+    )
+    est = GDClassifier(
+        loss="hinge", max_epochs=20, tol=None, spike_policy="ignore", random_state=0
+    ).fit(StandardScaler().fit_transform(X), y)
+    assert math.sqrt(est._state.spike_detector.variance) < 2.0
+
+
 def test_a_learning_rate_jump_at_a_known_update_is_a_spike_there():
     X, y = standard_regression(2, n_samples=640)
     jump = 150  # the update whose rate is multiplied by 100
