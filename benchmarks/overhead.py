@@ -61,11 +61,11 @@ class Quiet(Callback):
     """Every hook does nothing: the cost of calling them."""
 
 
-def never_a_spike(self, loss, n_samples):
+def never_a_spike(self, loss, n_samples, loss_without_largest=None):
     return False
 
 
-def never_a_spike_in_a_run(self, losses, n_samples):
+def never_a_spike_in_a_run(self, losses, n_samples, losses_without_largest=None):
     return np.zeros(len(losses), dtype=bool), np.full(len(losses), np.nan)
 
 

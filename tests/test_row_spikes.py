@@ -38,6 +38,7 @@ from skfit import (
     Spike,
     suspect_rows,
 )
+from skfit._training import _python_batches
 from skfit._training._loop import Training
 from skfit._training._row_spikes import (
     _HIGH,
@@ -93,14 +94,18 @@ def classification(seed, n=N_ROWS, class_sep=1.0):
     return StandardScaler().fit_transform(X), y
 
 
-def heavy_tailed(seed, n=N_ROWS):
+def heavy_tailed(seed, n=N_ROWS, task="classification"):
     """``(X, y, chance)``: classes of a logistic model on standardised log-normal
     features, whose rows' norms have a long tail (clean rows far out in feature
     space) and whose margins are mostly small and a few large, and the chance the
-    true model gives each row's label."""
+    true model gives each row's label; or ``(X, y)``, targets of a linear model
+    with noise on such features (``task="regression"``), as
+    ``benchmarks/row_spikes.py`` makes them."""
     rng = np.random.default_rng(seed)
     X = StandardScaler().fit_transform(rng.lognormal(sigma=2.0, size=(n, 10)))
     margins = X @ rng.standard_normal(10)
+    if task == "regression":
+        return X, margins + rng.standard_normal(n)
     y = (rng.random(n) < expit(margins)).astype(int)
     return X, y, expit(np.where(y == 1, margins, -margins))
 
@@ -361,6 +366,70 @@ def test_no_spike_on_a_label_an_mlp_grows_surer_of_than_the_true_model():
         batch_size=64, max_epochs=20, tol=None, spike_policy="ignore", random_state=17
     ).fit(X, y)
     assert est.spikes_ == []
+
+
+def judged_whole():
+    """The Python runner's batch check judging each batch's loss as a whole, as
+    it did before it left the rise one row makes to the per-row check."""
+    return mock.patch.object(
+        _python_batches,
+        "loss_without_largest_row",
+        lambda loss_sum, weight, largest, largest_weight: loss_sum / weight,
+    )
+
+
+@pytest.mark.parametrize("seed, batch", [(5, (3, 34)), (7, (12, 88))])
+def test_one_hard_row_does_not_make_its_batch_a_spike(seed, batch):
+    # An MLP on log-normal classes, batches of 16: one hard but correct row,
+    # below the row check's cutoff, lifted its batch's loss 1.8 and 2.2 times,
+    # which the batch check judged a spike when it judged batches as a whole.
+    X, y, _ = heavy_tailed(seed)
+
+    def fit():
+        return MLPClassifier(
+            hidden_layer_sizes=(20,),
+            learning_rate=0.01,
+            batch_size=16,
+            max_epochs=20,
+            tol=None,
+            spike_policy="ignore",
+            random_state=seed,
+        ).fit(X, y)
+
+    assert fit().spikes_ == []
+    with judged_whole():
+        whole = fit().spikes_
+    assert [(s.epoch, s.batch, s.n_culprits) for s in whole] == [(*batch, 0)]
+    assert 1.5 < whole[0].ratio < 2.5
+
+
+@pytest.mark.parametrize("seed, batch_size", [(4, 16), (15, 32), (16, 32)])
+def test_both_runners_leave_a_rise_that_one_row_makes_to_the_row_check(
+    seed, batch_size
+):
+    # A linear model on log-normal features: a long row, which the model fits
+    # last, lifts its batch 4 to 13 times, while the batch's other rows do not
+    # rise. Judged as a whole, that batch was a spike.
+    X, y = heavy_tailed(seed, task="regression")
+
+    def fit(use_numba):
+        with skfit.config_context(use_numba=use_numba):
+            return GDRegressor(
+                batch_size=batch_size,
+                max_epochs=20,
+                tol=None,
+                spike_policy="ignore",
+                random_state=seed,
+            ).fit(X, y)
+
+    compiled, python = fit(True), fit(False)
+    assert [(s.epoch, s.batch, s.n_culprits) for s in compiled.spikes_] == [
+        (s.epoch, s.batch, s.n_culprits) for s in python.spikes_
+    ]
+    assert all(s.n_culprits for s in compiled.spikes_)
+    with judged_whole():
+        whole = fit(False)
+    assert [s.ratio > 4 for s in whole.spikes_ if not s.n_culprits] == [True]
 
 
 @pytest.mark.parametrize("batch_size", [1, None])

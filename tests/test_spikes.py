@@ -19,10 +19,11 @@ from skfit import (
     MLPClassifier,
     config_context,
 )
+from skfit._training._compiled_batches import _loss_without_largest
 from skfit._training._spikes import ROLLBACK_LIMIT, SKIP_LIMIT
 from skfit.callbacks import Callback
 from skfit.history import Spike
-from skfit.spikes import SpikeDetector, _describe_spike
+from skfit.spikes import SpikeDetector, _describe_spike, loss_without_largest_row
 
 
 def standard_regression(seed, n_samples=1000):
@@ -362,32 +363,113 @@ def test_detector_is_constant_time_and_follows_a_lasting_change_of_level():
         max_size=80,
     ),
     sizes=st.lists(st.integers(1, 64), min_size=80, max_size=80),
+    # The share of each loss that its batch's other rows make.
+    shares=st.lists(st.floats(0.0, 1.0), min_size=80, max_size=80),
     split=st.integers(0, 80),
 )
-def test_check_run_is_check_batch_after_batch(losses, sizes, split):
+def test_check_run_is_check_batch_after_batch(losses, sizes, shares, split):
     # The engine's compiled loop checks an epoch's losses at its end with
     # check_run, in one or several runs; the Python loop calls check per batch.
     sizes = sizes[: len(losses)]
+    rests = [a * b for a, b in zip(losses, shares[: len(losses)], strict=True)]
     one_by_one = SpikeDetector(threshold=6.0)
     expected = [
-        (one_by_one.check(loss, n), one_by_one.previous_baseline)
-        for loss, n in zip(losses, sizes, strict=True)
+        (one_by_one.check(loss, n, rest), one_by_one.previous_baseline)
+        for loss, n, rest in zip(losses, sizes, rests, strict=True)
     ]
     in_runs = SpikeDetector(threshold=6.0)
     spikes, baselines = [], []
     for part in (slice(0, split), slice(split, None)):
         if losses[part]:
             run_spikes, run_baselines = in_runs.check_run(
-                np.array(losses[part]), sizes[part]
+                np.array(losses[part]), sizes[part], np.array(rests[part])
             )
             spikes += run_spikes.tolist()
             baselines += run_baselines.tolist()
     assert spikes == [spike for spike, _ in expected]
     np.testing.assert_allclose(baselines, [b for _, b in expected], rtol=1e-12)
-    for name in ("count", "mean", "variance", "largest_batch", "previous_mean"):
+    for name in ("count", "mean", "variance", "gap", "largest_batch", "previous_mean"):
         np.testing.assert_allclose(
             getattr(in_runs, name), getattr(one_by_one, name), rtol=1e-12
         )
+
+
+def test_a_rise_that_one_row_makes_is_not_a_batch_spike():
+    rng = np.random.default_rng(0)
+    losses = 1.0 + 0.05 * rng.standard_normal(60)
+    losses[[30, 45]] = 20.0
+    whole, rest = SpikeDetector(threshold=6.0), SpikeDetector(threshold=6.0)
+    # At loss 20, the batch's other rows stand out too (batch 30: a rise they
+    # share) or not (batch 45: one row of loss 609 in 32 lifted the mean).
+    rests = losses.copy()
+    rests[45] = (32 * 20.0 - 609.0) / 31
+    flags = [whole.check(loss, 32) for loss in losses]
+    assert np.flatnonzero(flags).tolist() == [30, 45]
+    flags = [rest.check(loss, 32, r) for loss, r in zip(losses, rests, strict=True)]
+    assert np.flatnonzero(flags).tolist() == [30]
+    # Both learn from the whole loss alike, clipped where it stood out.
+    for name in ("count", "mean", "variance", "previous_mean"):
+        assert getattr(rest, name) == getattr(whole, name)
+    assert rest.baseline == pytest.approx(1.0, rel=0.05)
+
+
+def test_the_other_rows_are_judged_with_the_largest_rows_usual_share():
+    # The largest row usually holds 80% of a batch's loss: a threefold rise that
+    # the rows share is a spike, as is the batch's; one the largest row makes,
+    # whose other rows keep their loss, is not.
+    rng = np.random.default_rng(0)
+    losses = 1.0 + 0.05 * rng.standard_normal(60)
+    rests = 0.2 * losses
+    losses[[30, 45]] = 3.0
+    rests[30] = 0.6
+    detector = SpikeDetector(threshold=6.0)
+    flags = [detector.check(a, 32, b) for a, b in zip(losses, rests, strict=True)]
+    assert np.flatnonzero(flags).tolist() == [30]
+    # A running mean from zero, over the 38 batches after the warm-up that did
+    # not stand out.
+    assert detector.gap == pytest.approx(math.log(5.0) * (1 - 0.9**38))
+
+
+def test_loss_without_largest_row_is_the_mean_of_the_others():
+    rng = np.random.default_rng(0)
+    for m in (2, 3, 16, 33):
+        losses = rng.lognormal(sigma=2.0, size=m)
+        weights = rng.uniform(0.0, 3.0, size=m)
+        contributions = weights * losses
+        largest = np.argmax(contributions)
+        others = np.delete(np.arange(m), largest)
+        expected = np.average(losses[others], weights=weights[others])
+        assert loss_without_largest_row(
+            contributions.sum(), weights.sum(), contributions[largest], weights[largest]
+        ) == pytest.approx(expected, rel=1e-12)
+    # A batch of one row, or whose other rows weigh nothing: its mean loss.
+    assert loss_without_largest_row(6.0, 2.0, 6.0, 2.0) == 3.0
+    assert loss_without_largest_row(0.0, 0.0, 0.0, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_compiled_runner_finds_the_largest_row_of_a_batch(weighted):
+    # The kernel finds the largest row among the batch's row losses, by their
+    # row numbers in the epoch's order when the rows have weights.
+    rng = np.random.default_rng(1)
+    order = rng.permutation(100)
+    sample_weight = rng.uniform(0.0, 3.0, 100) if weighted else np.empty(0)
+    start, m = 40, 16
+    losses = rng.lognormal(sigma=2.0, size=m)
+    weights = sample_weight[order[start : start + m]] if weighted else np.ones(m)
+    largest = int(np.argmax(weights * losses))
+    others = np.delete(np.arange(m), largest)
+    expected = np.average(losses[others], weights=weights[others])
+    found = _loss_without_largest(
+        losses,
+        losses.max(),
+        float(weights @ losses),
+        float(weights.sum()),
+        sample_weight,
+        order,
+        start,
+    )
+    assert found == pytest.approx(expected, rel=1e-12)
 
 
 def test_a_spike_is_described_by_what_made_it():

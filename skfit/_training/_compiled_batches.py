@@ -7,7 +7,8 @@ built-in loss and optimizer, :func:`compiled_batches` returns a runner that trai
 whole epoch in one compiled call, which walks the rows by index (so shuffling copies
 no rows) and applies the very formulas the Python runner applies: the loss's row
 formula, the penalty and the shared update (:mod:`skfit._training._update`). It
-records each batch's objective, data loss, weight and gradient norm, and runs the
+records each batch's objective, data loss (and the same without its largest row,
+which the batch check judges), weight and gradient norm, and runs the
 per-row spike check on each batch's row losses (:mod:`skfit._training._row_spikes`),
 recording the culprits; the spike watch then replays the detector over the batch
 losses and records the spikes with their culprits.
@@ -31,8 +32,9 @@ from .._numba import FASTMATH, jit, read_only
 from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
+from ..spikes import compiled_loss_without_largest_row
 from ._penalty import penalty_of_sums, penalty_value
-from ._row_spikes import check_ordinary_rows, check_rows
+from ._row_spikes import check_ordinary_rows, check_rows, judges_rows
 from ._rows import (
     PREFETCH_DISTANCE,
     add_row,
@@ -112,8 +114,10 @@ class CompiledBatches:
         # Every row of an epoch may be a culprit: its position and loss go here.
         self.culprit_positions = np.empty(data.n_train, dtype=np.intp)
         self.culprit_losses = np.empty(data.n_train)
-        # Each batch's data loss, which the spike watch judges.
+        # Each batch's data loss, and the same without its largest row, which the
+        # batch check judges.
         self.data_losses = np.empty(len(training.batches))
+        self.trimmed_losses = np.empty(len(training.batches))
 
     def run_epoch(self, epoch, order, losses, weights, norms):
         """Train one epoch's batches in ``order``, then replay the spike checks on
@@ -127,11 +131,18 @@ class CompiledBatches:
             # The rate of each update the epoch may apply, in turn.
             rates = training.rates_from(self.state.t, len(training.batches))
             done, n_steps, n_culprits, interrupted = self.run(
-                order, rates, losses, weights, norms, self.data_losses
+                order,
+                rates,
+                losses,
+                weights,
+                norms,
+                self.data_losses,
+                self.trimmed_losses,
             )
             # Back to the user's units from those training runs in.
             losses[:done] *= training.config.loss_scale
             self.data_losses[:done] *= training.config.loss_scale
+            self.trimmed_losses[:done] *= training.config.loss_scale
             if n_steps:
                 rate = rates[n_steps - 1]
             n_spikes = training.watch.replay(
@@ -139,6 +150,7 @@ class CompiledBatches:
                 order,
                 losses[:done],
                 self.data_losses[:done],
+                self.trimmed_losses[:done],
                 norms[:done],
                 training.batch_sizes[:done],
                 (
@@ -171,11 +183,13 @@ class CompiledBatches:
                     weights[b : b + 1],
                     norms[b : b + 1],
                     self.data_losses[b : b + 1],
+                    self.trimmed_losses[b : b + 1],
                 )
                 if interrupted:
                     return done, rate, n_spikes, True
                 losses[b] *= training.config.loss_scale
                 self.data_losses[b] *= training.config.loss_scale
+                self.trimmed_losses[b] *= training.config.loss_scale
                 if n_steps:
                     rate = rates[0]
                 # The call's positions count from the batch's first row.
@@ -184,6 +198,7 @@ class CompiledBatches:
                     order,
                     losses[b : b + 1],
                     self.data_losses[b : b + 1],
+                    self.trimmed_losses[b : b + 1],
                     norms[b : b + 1],
                     training.batch_sizes[b : b + 1],
                     (
@@ -206,14 +221,15 @@ class CompiledBatches:
             return done, rate, n_spikes, True
         return done, rate, n_spikes, False
 
-    def run(self, order, rates, losses, weights, norms, data_losses):
+    def run(self, order, rates, losses, weights, norms, data_losses, trimmed_losses):
         """Train the epoch's batches and advance the update counters; return
         ``(batches done, updates applied, culprits found, whether interrupted)``.
 
         ``order`` holds the row numbers in the epoch's order (None: 0..n-1),
         ``rates`` the learning rate of each possible update in turn; ``losses``,
-        ``weights``, ``norms`` and ``data_losses`` receive each batch's objective,
-        weight, gradient norm and data loss.
+        ``weights``, ``norms``, ``data_losses`` and ``trimmed_losses`` receive each
+        batch's objective, weight, gradient norm, data loss and data loss without
+        its largest row.
         """
         training = self.training
         # The kernel counts the batches done, the updates applied and the culprit
@@ -256,6 +272,7 @@ class CompiledBatches:
                 weights,
                 norms,
                 data_losses,
+                trimmed_losses,
                 progress,
                 training.row_norms,
                 state.row_detector.stats,
@@ -289,6 +306,25 @@ class CompiledBatches:
         flat[d * k :] = packed[:, d]
 
 
+@jit(inline=True)
+def _loss_without_largest(
+    row_losses, largest, loss_sum, weight, sample_weight, order, start
+):
+    """The batch's data loss without its row of the largest (weighted) loss: of
+    the ``largest`` row loss, when the rows weigh alike; else found from the
+    batch's row losses, which are in cache."""
+    if sample_weight.shape[0] == 0:
+        return compiled_loss_without_largest_row(loss_sum, weight, largest, 1.0)
+    largest = largest_weight = 0.0
+    for i in range(row_losses.shape[0]):
+        position = start + i
+        row_weight = sample_weight[order[position] if order.shape[0] else position]
+        if row_weight * row_losses[i] > largest:
+            largest = row_weight * row_losses[i]
+            largest_weight = row_weight
+    return compiled_loss_without_largest_row(loss_sum, weight, largest, largest_weight)
+
+
 @jit(fastmath=FASTMATH)
 def _train_epoch(
     X,
@@ -313,6 +349,7 @@ def _train_epoch(
     weights,
     norms,
     data_losses,
+    trimmed_losses,
     progress,
     row_norms,
     row_stats,
@@ -328,8 +365,9 @@ def _train_epoch(
     value is kept as a running sum over the weights that change.
 
     The lines marked ``# row check`` are the per-row spike check
-    (:mod:`skfit._training._row_spikes`); ``benchmarks/overhead.py`` times the
-    kernel without them.
+    (:mod:`skfit._training._row_spikes`), and the batch's loss without its
+    largest row, which the batch check judges only once rows are judged;
+    ``benchmarks/overhead.py`` times the kernel without them.
     """
     n_train = order.shape[0] if order.shape[0] else n_rows(X)
     n_outputs, n_columns = params.shape
@@ -365,6 +403,7 @@ def _train_epoch(
         n_touched = 0
         loss_sum = 0.0
         weight = 0.0
+        largest = 0.0  # row check
         for position in range(start, stop):
             if order.shape[0]:
                 row = order[position]
@@ -377,6 +416,7 @@ def _train_epoch(
                 raw[k] = row_dot(X, row, coefficients) + coefficients[n_features]
             row_loss = row_loss_gradient(loss, raw, Y[row], raw_grad)
             row_losses[position - start] = row_loss  # row check
+            largest = max(largest, row_loss)  # row check
             row_weight = sample_weight[row] if weighted else 1.0
             loss_sum += row_weight * row_loss
             weight += row_weight
@@ -437,6 +477,14 @@ def _train_epoch(
         norm = math.sqrt(norm)
         losses[batch] = objective
         data_losses[batch] = data_loss
+        # Once rows are judged, the batch check judges the others too.
+        trimmed_losses[batch] = (
+            _loss_without_largest(
+                row_losses[:m], largest, loss_sum, weight, sample_weight, order, start
+            )
+            if judges_rows(row_stats)
+            else data_loss
+        )  # row check
         weights[batch] = weight
         norms[batch] = norm
         progress[0] = batch + 1

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from ..spikes import loss_without_largest_row
+
 __all__ = ["PythonBatches"]
 
 
@@ -89,13 +91,25 @@ class PythonBatches:
                 )
                 if sw is None:
                     weight = float(m)
-                    data_loss = float(row_losses.sum()) / m
+                    contributions = row_losses
                     grad_raw *= 1.0 / m
                 else:
                     swb = sw[rows]
                     weight = float(swb.sum())
-                    data_loss = float(swb @ row_losses) / weight if weight > 0 else 0.0
+                    contributions = swb * row_losses
                     grad_raw *= (swb / (m * training.mean_weight))[:, np.newaxis]
+                loss_sum = float(contributions.sum())
+                data_loss = loss_sum / weight if weight > 0 else 0.0
+                # Once rows are judged, the batch check judges the others too.
+                trimmed_loss = data_loss
+                if state.row_detector.ready:
+                    largest = int(np.argmax(contributions))
+                    trimmed_loss = loss_without_largest_row(
+                        loss_sum,
+                        weight,
+                        float(contributions[largest]),
+                        1.0 if sw is None else float(swb[largest]),
+                    )
                 # The batch's share of the objective's weight; 1 for equal weights.
                 scale = weight / (m * training.mean_weight)
                 # In the user's units, from those training runs in.
@@ -121,6 +135,7 @@ class PythonBatches:
                     b,
                     objective,
                     data_loss * config.loss_scale,
+                    trimmed_loss * config.loss_scale,
                     grad_norm,
                     order,
                     m,

@@ -67,7 +67,13 @@ from .._numba import jit
 from ..losses._deviations import least_spread, row_deviation, row_loss_at
 from ..spikes import WARMUP_BATCHES
 
-__all__ = ["RowSpikeDetector", "check_ordinary_rows", "check_rows", "norm_cutoff"]
+__all__ = [
+    "RowSpikeDetector",
+    "check_ordinary_rows",
+    "check_rows",
+    "judges_rows",
+    "norm_cutoff",
+]
 
 #: Rows seen (besides WARMUP_BATCHES batches) before a row may be flagged.
 WARMUP_ROWS = 640
@@ -158,7 +164,7 @@ class RowSpikeDetector:
     @property
     def ready(self):
         """Whether the warm-up is over, so that rows may be flagged."""
-        return bool(self.stats[_READY])
+        return judges_rows(self.stats)
 
     def learn_norms(self, norms):
         """Fold the norms of a training call's rows into the norms' statistics.
@@ -303,6 +309,13 @@ def check_rows(
                 n_culprits += 1
     _follow(stats, spread, m, above_median, above_high)
     return n_culprits
+
+
+@jit(inline=True)
+def judges_rows(stats):
+    """Whether the warm-up of the check of this state is over, so that rows may
+    be flagged."""
+    return stats[_READY] != 0.0
 
 
 @jit(inline=True)
