@@ -67,17 +67,19 @@ _TRAINING_PARAMETERS = """
         (see :mod:`skfit.spikes`). A batch loss (without the penalty) is a spike when
         its logarithm exceeds the running mean of recent batch log-losses by more than
         this many running standard deviations (exponentially weighted, after a warm-up
-        of 20 batches). A row is a culprit when its deviation (its residual, or minus
-        its margin, read off its loss) exceeds the running median of recent rows'
-        deviations by more than this many running spreads (the distance from that median
-        to the running 98th percentile, at least 2.5 units of margin for classification
-        losses, after a warm-up of 20 batches and 640 rows); or when its deviation
-        exceeds that median by more than 0.15 spreads and its features' norm exceeds the
-        median norm of the training rows (averaged over ``partial_fit`` and
-        ``warm_start`` calls by their rows) by more than this many spreads of the norms
-        (median to 98th percentile, at least half the median). The default stays quiet
-        on the ordinary noise of clean data, batches of 16 rows or more, and the hard
-        rows of classification, unless the features have long tails (see
+        of 20 batches) and, once rows are judged, so does the mean loss of its other
+        rows (without its largest, raised by that row's usual log share): a rise that
+        one row makes is the row check's. A row is a culprit when its deviation (its
+        residual, or minus its margin, read off its loss) exceeds the running median of
+        recent rows' deviations by more than this many running spreads (the distance
+        from that median to the running 98th percentile, at least 2.5 units of margin
+        for classification losses, after a warm-up of 20 batches and 640 rows); or when
+        its deviation exceeds that median by more than 0.15 spreads and its features'
+        norm exceeds the median norm of the training rows (averaged over ``partial_fit``
+        and ``warm_start`` calls by their rows) by more than this many spreads of the
+        norms (median to 98th percentile, at least half the median). The default stays
+        quiet on the ordinary noise of clean data, batches of 16 rows or more, and the
+        hard rows of classification, unless the features have long tails (see
         :mod:`skfit.spikes`).
     shuffle : bool, default=True
         Whether to reshuffle the training rows every epoch.

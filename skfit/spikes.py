@@ -20,31 +20,35 @@ A batch's loss here is its data loss, the mean of its rows' losses, without the
 penalty (its objective, in ``history_.batch_loss``, adds it): the penalty does not
 depend on the batch, and once a model fits its data well the penalty is a floor
 under every batch's objective that squeezes their spread, so that a batch holding
-one hard row stood out. Once the row check (below) has warmed up, a batch whose loss
-stands out is a spike only if it stands out without its row of the largest loss too
-(:func:`loss_without_largest_row`): the rise that one row makes is the row check's
-to judge, and the batch check looks for the rises a batch's rows share, as a
-learning rate that overcorrects makes. "Too" means raised by the log share that a
-batch's largest row usually has, a running mean over the batches that do not stand
-out, so that a rise the rows share is judged as before. The baseline and spread
-learn from the whole data loss either way. A batch whose data loss is zero, fitted
-exactly or of zero weight, has no size on a log scale: it is neither a spike nor
-learnt from (see :data:`LOSS_FLOOR`). An ``MLPClassifier`` (20 hidden units,
-learning rate 0.01, default l2 penalty) on the digits, batches of 16 to 64, 20
-seeds, had 56 batch spikes in 1,200 epochs judged with the penalty, none without the
-penalty (both measured once, by hand), and one judging the data loss: a jump of 372
-times, which one row made, and none without its largest row. So did the two batch
-spikes, in batches of 16, of an MLP on classes over log-normal features: one hard
-but correct row each, which lifted the batch's loss 1.8 and 2.2 times.
+one hard row stood out. A batch whose data loss is zero, fitted exactly or of zero
+weight, has no size on a log scale: it is neither a spike nor learnt from (see
+:data:`LOSS_FLOOR`).
+
+Once the row check (below) has warmed up, a rise that one row makes is that check's
+to judge: a batch whose loss stands out is a spike only if the mean loss of its
+other rows (without its row of the largest weighted loss) stands out too, raised
+by the log share that a batch's largest row usually has, a running mean over the
+batches that do not stand out. A rise that the rows share, as a learning rate that
+overcorrects makes, keeps that share, so it is judged as before; the baseline and
+spread learn from the whole data loss either way, so these spikes are some of
+those the whole loss would give. Batches with fewer rows than most (the last of an
+epoch), whose largest row has a larger share, are judged whole. An
+``MLPClassifier`` (20 hidden units, learning rate 0.01, default l2 penalty) on the
+digits, batches of 16 to 64, 20 seeds, had 56 batch spikes in 1,200 epochs judged
+with the penalty, none without the penalty (both measured once, by hand), one
+judging the data loss (a jump of 372 times, which one row made) and none judging
+its other rows too; on classes over log-normal features, two batches of 16 were
+lifted 1.8 and 2.2 times by one hard but correct row each, and are no longer
+spikes. Where the features have long tails, a learning rate that overcorrects may
+also lift the longest row far more than the others: the row check then judges it.
 
 The detector reports nothing during a warm-up of :data:`WARMUP_BATCHES` batches,
 whose losses it keeps to start from their median and median absolute deviation, so
 that bad batches in the warm-up do not blind it. Afterwards a spike enters the running
 statistics clipped to :data:`CLIP_SPREADS` spreads above the baseline, so that spikes
 do not inflate the spread and hide the next ones, while a lasting change of level is
-still followed. A loss that stands out enters so whether or not it is a spike
-(without its largest row, it may not be). A non-finite loss or gradient is always
-a spike.
+still followed. A loss that stands out enters so whether or not its other rows
+make it a spike. A non-finite loss or gradient is always a spike.
 
 With the default threshold of 6, shuffled batches of 16 or 32 rows on standardised
 regression and classification problems, with sgd and adam, gave no spike in 100
@@ -115,12 +119,7 @@ import numpy as np
 
 from ._numba import jit
 
-__all__ = [
-    "LossSpikeError",
-    "LossSpikeWarning",
-    "SpikeDetector",
-    "loss_without_largest_row",
-]
+__all__ = ["LossSpikeError", "LossSpikeWarning", "SpikeDetector"]
 
 #: Batches seen before the detector may report a spike.
 WARMUP_BATCHES = 20
@@ -192,7 +191,22 @@ class SpikeDetector:
     ----------
     threshold : float
         A batch whose log-loss exceeds the running mean of recent log-losses by more
-        than ``threshold`` running standard deviations is a spike.
+        than ``threshold`` running standard deviations is a spike (if, when its
+        loss without its largest row is given, that stands out too: see
+        :meth:`check`).
+
+    Attributes
+    ----------
+    count : int
+        The batch losses learnt from.
+    mean, variance : float
+        The running mean and variance of the log batch losses.
+    largest_share : float
+        The running mean of the log share of a batch's largest row, ``log(loss)
+        - log(loss_without_largest)``, over whole batches that did not stand out;
+        NaN before the first.
+    largest_batch : int
+        The most rows a batch has had.
 
     Examples
     --------
@@ -209,7 +223,7 @@ class SpikeDetector:
         self.count = 0
         self.mean = 0.0
         self.variance = 0.0
-        self.gap = 0.0
+        self.largest_share = math.nan
         self.floor = 0.0
         self.largest_batch = 0
         self.warmup = []
@@ -225,19 +239,30 @@ class SpikeDetector:
         """The baseline the last checked loss was compared with."""
         return math.exp(self.previous_mean)
 
-    def check(self, loss, n_samples, loss_without_largest=None):
+    def check(self, loss, n_samples, loss_without_largest=math.nan):
         """Whether the loss of a batch of ``n_samples`` rows is a spike; learn from it.
-
-        With ``loss_without_largest``, the batch's loss without its row of the
-        largest loss (:func:`loss_without_largest_row`), the batch is a spike only
-        when that too stands out, raised by the log share that a batch's largest
-        row usually has (a running mean over the batches that do not stand out):
-        a rise that one row makes is the per-row check's to judge. The baseline and
-        spread learn from ``loss`` alone either way.
 
         This runs once per batch, so it does the least work: the baseline a loss
         was compared with is kept as :attr:`previous_baseline`, for the record of a
         spike.
+
+        Parameters
+        ----------
+        loss : float
+            The batch's loss. A non-finite loss is a spike.
+        n_samples : int
+            The batch's rows.
+        loss_without_largest : float, default=NaN
+            The batch's mean row loss without its row of the largest (weighted)
+            loss, once another check judges rows: then a batch of the most rows
+            whose loss stands out is a spike only if this loss, raised by
+            :attr:`largest_share`, stands out too, since the rise that one row
+            makes is that check's to judge. NaN: the batch is judged whole. The
+            baseline and spread learn from ``loss`` either way.
+
+        Returns
+        -------
+        is_spike : bool
         """
         mean = self.previous_mean = self.mean if self.count else math.nan
         if not math.isfinite(loss):
@@ -250,14 +275,14 @@ class SpikeDetector:
             self._start(loss)
             return False
         self.count += 1
-        is_spike, self.mean, self.variance, self.gap = _settled_check(
+        is_spike, self.mean, self.variance, self.largest_share = _settled_check(
             loss,
-            loss if loss_without_largest is None else loss_without_largest,
+            loss_without_largest,
             n_samples,
             self.largest_batch,
             mean,
             self.variance,
-            self.gap,
+            self.largest_share,
             self.threshold,
         )
         return is_spike
@@ -273,8 +298,8 @@ class SpikeDetector:
         n_samples : sequence of int
             The rows of each batch.
         losses_without_largest : ndarray of shape (n_batches,), default=None
-            Each batch's loss without its row of the largest loss, as for
-            :meth:`check`; None: the losses.
+            Each batch's mean row loss without its row of the largest loss, as
+            for :meth:`check`; None: every batch is judged whole.
 
         Returns
         -------
@@ -295,7 +320,7 @@ class SpikeDetector:
         """
         n_batches = len(losses)
         if losses_without_largest is None:
-            losses_without_largest = losses
+            losses_without_largest = np.full(n_batches, np.nan)
         spikes = np.zeros(n_batches, dtype=bool)
         means = np.empty(n_batches)
         start = 0
@@ -309,7 +334,7 @@ class SpikeDetector:
             means[start] = self.previous_mean
             start += 1
         if start < n_batches:
-            self.mean, self.variance, self.gap, self.largest_batch, counted = _scan(
+            statistics = _scan(
                 np.asarray(losses[start:], dtype=float),
                 np.asarray(losses_without_largest[start:], dtype=float),
                 np.asarray(n_samples[start:], dtype=np.int64),
@@ -317,11 +342,13 @@ class SpikeDetector:
                 self.floor,
                 self.mean,
                 self.variance,
-                self.gap,
+                self.largest_share,
                 self.largest_batch,
                 spikes[start:],
                 means[start:],
             )
+            self.mean, self.variance, self.largest_share = statistics[:3]
+            self.largest_batch, counted = statistics[3:]
             self.count += counted
             self.previous_mean = float(means[-1])
         return spikes, np.exp(means)
@@ -340,11 +367,11 @@ class SpikeDetector:
 
 
 def _settled_check(
-    loss, rest, n_samples, largest_batch, mean, variance, gap, threshold
+    loss, without_largest, n_samples, largest_batch, mean, variance, share, threshold
 ):
-    """:meth:`SpikeDetector.check` after the warm-up, on plain numbers, of a batch
-    whose loss without its largest row is ``rest``: returns ``(is_spike, mean,
-    variance, gap)`` with the running statistics updated."""
+    """:meth:`SpikeDetector.check` after the warm-up, on plain numbers: returns
+    ``(is_spike, mean, variance, largest_share)`` with the running statistics
+    updated."""
     log_loss = math.log(loss)
     spread_variance = variance
     if n_samples < largest_batch:
@@ -353,29 +380,38 @@ def _settled_check(
     if spread < MIN_SPREAD:
         spread = MIN_SPREAD
     cutoff = mean + threshold * spread
+    # The largest row's share is learnt, and the others judged, in whole batches
+    # alone: the fewer a batch's rows, the larger its largest row's share.
+    whole = n_samples == largest_batch and not math.isnan(without_largest)
     is_spike = False
     if log_loss > cutoff:
-        # The batch's other rows must rise as much, but for the usual log share
-        # of its largest row: a rise that one row makes is the row check's.
-        is_spike = rest > 0.0 and math.log(rest) + gap > cutoff
+        is_spike = True
+        if whole and not math.isnan(share):
+            # A rise the batch's rows share lifts them as much as the batch, but
+            # for its largest row's usual share; one that row alone makes is the
+            # row check's to judge.
+            is_spike = (
+                without_largest > 0.0 and math.log(without_largest) + share > cutoff
+            )
         log_loss = mean + CLIP_SPREADS * spread
-    elif rest > 0.0:
-        gap += (log_loss - math.log(rest) - gap) / MEAN_MEMORY
+    elif whole and without_largest > 0.0:
+        sample = log_loss - math.log(without_largest)
+        share = sample if math.isnan(share) else share + (sample - share) / MEAN_MEMORY
     difference = log_loss - mean
     weight = 1.0 / SPREAD_MEMORY
     return (
         is_spike,
         mean + difference / MEAN_MEMORY,
         (1.0 - weight) * (variance + weight * difference * difference),
-        gap,
+        share,
     )
 
 
-def loss_without_largest_row(loss_sum, weight, largest, largest_weight):
+def _loss_without_largest_row(loss_sum, weight, largest, largest_weight):
     """The mean row loss of a batch without its row of the largest (weighted)
-    loss, ``(loss_sum - largest) / (weight - largest_weight)``, which a batch's
-    loss must make stand out too to be a spike (see :meth:`SpikeDetector.check`);
-    the batch's mean row loss when no other row has weight.
+    loss, ``(loss_sum - largest) / (weight - largest_weight)``, which must stand
+    out too for the batch to be a spike (see :meth:`SpikeDetector.check`); the
+    batch's mean row loss when no other row has weight.
 
     Parameters
     ----------
@@ -390,10 +426,10 @@ def loss_without_largest_row(loss_sum, weight, largest, largest_weight):
 
     Examples
     --------
-    >>> from skfit.spikes import loss_without_largest_row
-    >>> loss_without_largest_row(1.0 + 2.0 + 30.0, 3.0, 30.0, 1.0)
+    >>> from skfit.spikes import _loss_without_largest_row
+    >>> _loss_without_largest_row(1.0 + 2.0 + 30.0, 3.0, 30.0, 1.0)
     1.5
-    >>> loss_without_largest_row(30.0, 1.0, 30.0, 1.0)  # a batch of one row
+    >>> _loss_without_largest_row(30.0, 1.0, 30.0, 1.0)  # a batch of one row
     30.0
     """
     rest = weight - largest_weight
@@ -405,7 +441,7 @@ def loss_without_largest_row(loss_sum, weight, largest, largest_weight):
 
 
 # The compiled runner's copy, called once per batch.
-compiled_loss_without_largest_row = jit(loss_without_largest_row)
+_compiled_loss_without_largest_row = jit(_loss_without_largest_row)
 
 
 # check() calls the Python function (a compiled call per batch costs more than it
@@ -416,21 +452,20 @@ _compiled_settled_check = jit(_settled_check)
 @jit
 def _scan(
     losses,
-    rests,
+    without_largest,
     n_samples,
     threshold,
     floor,
     mean,
     variance,
-    gap,
+    share,
     largest,
     spikes,
     means,
 ):
-    """check() after the warm-up over a run of batches, whose losses without their
-    largest row are ``rests``; fills ``spikes`` and ``means`` (the log baselines
-    compared with) and returns the new statistics and the number of losses
-    counted."""
+    """check() after the warm-up over a run of batches; fills ``spikes`` and
+    ``means`` (the log baselines compared with) and returns the new statistics
+    and the number of losses counted."""
     counted = 0
     for i in range(losses.shape[0]):
         means[i] = mean
@@ -443,7 +478,14 @@ def _scan(
         if n_samples[i] > largest:
             largest = n_samples[i]
         counted += 1
-        spikes[i], mean, variance, gap = _compiled_settled_check(
-            loss, rests[i], n_samples[i], largest, mean, variance, gap, threshold
+        spikes[i], mean, variance, share = _compiled_settled_check(
+            loss,
+            without_largest[i],
+            n_samples[i],
+            largest,
+            mean,
+            variance,
+            share,
+            threshold,
         )
-    return mean, variance, gap, largest, counted
+    return mean, variance, share, largest, counted

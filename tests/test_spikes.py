@@ -23,7 +23,7 @@ from skfit._training._compiled_batches import _loss_without_largest
 from skfit._training._spikes import ROLLBACK_LIMIT, SKIP_LIMIT
 from skfit.callbacks import Callback
 from skfit.history import Spike
-from skfit.spikes import SpikeDetector, _describe_spike, loss_without_largest_row
+from skfit.spikes import SpikeDetector, _describe_spike, _loss_without_largest_row
 
 
 def standard_regression(seed, n_samples=1000):
@@ -363,8 +363,11 @@ def test_detector_is_constant_time_and_follows_a_lasting_change_of_level():
         max_size=80,
     ),
     sizes=st.lists(st.integers(1, 64), min_size=80, max_size=80),
-    # The share of each loss that its batch's other rows make.
-    shares=st.lists(st.floats(0.0, 1.0), min_size=80, max_size=80),
+    # Each batch's loss without its largest row, as a share of its loss (above
+    # one when a heavy row of ordinary loss is the largest), or NaN: not judged.
+    shares=st.lists(
+        st.one_of(st.floats(0.0, 1.5), st.just(np.nan)), min_size=80, max_size=80
+    ),
     split=st.integers(0, 80),
 )
 def test_check_run_is_check_batch_after_batch(losses, sizes, shares, split):
@@ -388,7 +391,8 @@ def test_check_run_is_check_batch_after_batch(losses, sizes, shares, split):
             baselines += run_baselines.tolist()
     assert spikes == [spike for spike, _ in expected]
     np.testing.assert_allclose(baselines, [b for _, b in expected], rtol=1e-12)
-    for name in ("count", "mean", "variance", "gap", "largest_batch", "previous_mean"):
+    names = ("count", "mean", "variance", "largest_share", "largest_batch")
+    for name in (*names, "previous_mean"):
         np.testing.assert_allclose(
             getattr(in_runs, name), getattr(one_by_one, name), rtol=1e-12
         )
@@ -414,20 +418,38 @@ def test_a_rise_that_one_row_makes_is_not_a_batch_spike():
 
 
 def test_the_other_rows_are_judged_with_the_largest_rows_usual_share():
-    # The largest row usually holds 80% of a batch's loss: a threefold rise that
-    # the rows share is a spike, as is the batch's; one the largest row makes,
-    # whose other rows keep their loss, is not.
+    # The largest row usually holds 80% of a batch's loss: a rise that the rows
+    # share is a spike, as is the batch's; one the largest row makes, whose other
+    # rows keep their loss, is not. Unlike the earlier running mean from zero,
+    # the share is known from the first batch after the warm-up: a rise of 1.4
+    # times just after it (log 0.34 against a cutoff of 0.3) is found.
     rng = np.random.default_rng(0)
-    losses = 1.0 + 0.05 * rng.standard_normal(60)
-    rests = 0.2 * losses
-    losses[[30, 45]] = 3.0
-    rests[30] = 0.6
+    losses = 1.0 + 0.005 * rng.standard_normal(60)
+    others = 0.2 * losses
+    losses[[22, 30, 45]] = [1.4, 3.0, 3.0]
+    others[[22, 30]] = [0.28, 0.6]
     detector = SpikeDetector(threshold=6.0)
-    flags = [detector.check(a, 32, b) for a, b in zip(losses, rests, strict=True)]
-    assert np.flatnonzero(flags).tolist() == [30]
-    # A running mean from zero, over the 38 batches after the warm-up that did
-    # not stand out.
-    assert detector.gap == pytest.approx(math.log(5.0) * (1 - 0.9**38))
+    flags = [detector.check(a, 32, b) for a, b in zip(losses, others, strict=True)]
+    assert np.flatnonzero(flags).tolist() == [22, 30]
+    assert detector.largest_share == pytest.approx(math.log(5.0))
+
+
+def test_batches_are_judged_whole_without_the_others_loss_or_most_rows():
+    # The same rise of one row is a spike when the batch's other rows are not
+    # judged (NaN: the row check still warms up) or when the batch has fewer
+    # rows than most, whose largest row has a larger share than theirs.
+    losses = np.ones(40)
+    others = 0.9 * losses
+    losses[[25, 30, 35]] = 20.0
+    others[[25, 30, 35]] = [np.nan, 0.9, 0.9]
+    sizes = [32] * 40
+    sizes[35] = 4
+    detector = SpikeDetector(threshold=6.0)
+    flags = [
+        detector.check(a, n, b) for a, n, b in zip(losses, sizes, others, strict=True)
+    ]
+    assert np.flatnonzero(flags).tolist() == [25, 35]
+    assert detector.largest_share == pytest.approx(math.log(1 / 0.9))
 
 
 def test_loss_without_largest_row_is_the_mean_of_the_others():
@@ -439,12 +461,12 @@ def test_loss_without_largest_row_is_the_mean_of_the_others():
         largest = np.argmax(contributions)
         others = np.delete(np.arange(m), largest)
         expected = np.average(losses[others], weights=weights[others])
-        assert loss_without_largest_row(
+        assert _loss_without_largest_row(
             contributions.sum(), weights.sum(), contributions[largest], weights[largest]
         ) == pytest.approx(expected, rel=1e-12)
     # A batch of one row, or whose other rows weigh nothing: its mean loss.
-    assert loss_without_largest_row(6.0, 2.0, 6.0, 2.0) == 3.0
-    assert loss_without_largest_row(0.0, 0.0, 0.0, 0.0) == 0.0
+    assert _loss_without_largest_row(6.0, 2.0, 6.0, 2.0) == 3.0
+    assert _loss_without_largest_row(0.0, 0.0, 0.0, 0.0) == 0.0
 
 
 @pytest.mark.parametrize("weighted", [False, True])

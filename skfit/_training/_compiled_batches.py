@@ -8,7 +8,7 @@ whole epoch in one compiled call, which walks the rows by index (so shuffling co
 no rows) and applies the very formulas the Python runner applies: the loss's row
 formula, the penalty and the shared update (:mod:`skfit._training._update`). It
 records each batch's objective, data loss (and the same without its largest row,
-which the batch check judges), weight and gradient norm, and runs the
+which the batch check judges too), weight and gradient norm, and runs the
 per-row spike check on each batch's row losses (:mod:`skfit._training._row_spikes`),
 recording the culprits; the spike watch then replays the detector over the batch
 losses and records the spikes with their culprits.
@@ -32,7 +32,7 @@ from .._numba import FASTMATH, jit, read_only
 from ..losses._base import FormulaLoss
 from ..losses._formulas import row_loss_gradient
 from ..optimizers import FormulaOptimizer
-from ..spikes import compiled_loss_without_largest_row
+from ..spikes import _compiled_loss_without_largest_row
 from ._penalty import penalty_of_sums, penalty_value
 from ._row_spikes import check_ordinary_rows, check_rows, judges_rows
 from ._rows import (
@@ -115,9 +115,9 @@ class CompiledBatches:
         self.culprit_positions = np.empty(data.n_train, dtype=np.intp)
         self.culprit_losses = np.empty(data.n_train)
         # Each batch's data loss, and the same without its largest row, which the
-        # batch check judges.
+        # batch check judges (see SpikeDetector.check).
         self.data_losses = np.empty(len(training.batches))
-        self.trimmed_losses = np.empty(len(training.batches))
+        self.losses_without_largest = np.empty(len(training.batches))
 
     def run_epoch(self, epoch, order, losses, weights, norms):
         """Train one epoch's batches in ``order``, then replay the spike checks on
@@ -137,12 +137,12 @@ class CompiledBatches:
                 weights,
                 norms,
                 self.data_losses,
-                self.trimmed_losses,
+                self.losses_without_largest,
             )
             # Back to the user's units from those training runs in.
             losses[:done] *= training.config.loss_scale
             self.data_losses[:done] *= training.config.loss_scale
-            self.trimmed_losses[:done] *= training.config.loss_scale
+            self.losses_without_largest[:done] *= training.config.loss_scale
             if n_steps:
                 rate = rates[n_steps - 1]
             n_spikes = training.watch.replay(
@@ -150,7 +150,7 @@ class CompiledBatches:
                 order,
                 losses[:done],
                 self.data_losses[:done],
-                self.trimmed_losses[:done],
+                self.losses_without_largest[:done],
                 norms[:done],
                 training.batch_sizes[:done],
                 (
@@ -183,13 +183,13 @@ class CompiledBatches:
                     weights[b : b + 1],
                     norms[b : b + 1],
                     self.data_losses[b : b + 1],
-                    self.trimmed_losses[b : b + 1],
+                    self.losses_without_largest[b : b + 1],
                 )
                 if interrupted:
                     return done, rate, n_spikes, True
                 losses[b] *= training.config.loss_scale
                 self.data_losses[b] *= training.config.loss_scale
-                self.trimmed_losses[b] *= training.config.loss_scale
+                self.losses_without_largest[b] *= training.config.loss_scale
                 if n_steps:
                     rate = rates[0]
                 # The call's positions count from the batch's first row.
@@ -198,7 +198,7 @@ class CompiledBatches:
                     order,
                     losses[b : b + 1],
                     self.data_losses[b : b + 1],
-                    self.trimmed_losses[b : b + 1],
+                    self.losses_without_largest[b : b + 1],
                     norms[b : b + 1],
                     training.batch_sizes[b : b + 1],
                     (
@@ -221,15 +221,17 @@ class CompiledBatches:
             return done, rate, n_spikes, True
         return done, rate, n_spikes, False
 
-    def run(self, order, rates, losses, weights, norms, data_losses, trimmed_losses):
+    def run(
+        self, order, rates, losses, weights, norms, data_losses, losses_without_largest
+    ):
         """Train the epoch's batches and advance the update counters; return
         ``(batches done, updates applied, culprits found, whether interrupted)``.
 
         ``order`` holds the row numbers in the epoch's order (None: 0..n-1),
         ``rates`` the learning rate of each possible update in turn; ``losses``,
-        ``weights``, ``norms``, ``data_losses`` and ``trimmed_losses`` receive each
-        batch's objective, weight, gradient norm, data loss and data loss without
-        its largest row.
+        ``weights``, ``norms``, ``data_losses`` and ``losses_without_largest``
+        receive each batch's objective, weight, gradient norm, data loss and data
+        loss without its largest row (NaN while the row check warms up).
         """
         training = self.training
         # The kernel counts the batches done, the updates applied and the culprit
@@ -272,7 +274,7 @@ class CompiledBatches:
                 weights,
                 norms,
                 data_losses,
-                trimmed_losses,
+                losses_without_largest,
                 progress,
                 training.row_norms,
                 state.row_detector.stats,
@@ -314,7 +316,7 @@ def _loss_without_largest(
     the ``largest`` row loss, when the rows weigh alike; else found from the
     batch's row losses, which are in cache."""
     if sample_weight.shape[0] == 0:
-        return compiled_loss_without_largest_row(loss_sum, weight, largest, 1.0)
+        return _compiled_loss_without_largest_row(loss_sum, weight, largest, 1.0)
     largest = largest_weight = 0.0
     for i in range(row_losses.shape[0]):
         position = start + i
@@ -322,7 +324,7 @@ def _loss_without_largest(
         if row_weight * row_losses[i] > largest:
             largest = row_weight * row_losses[i]
             largest_weight = row_weight
-    return compiled_loss_without_largest_row(loss_sum, weight, largest, largest_weight)
+    return _compiled_loss_without_largest_row(loss_sum, weight, largest, largest_weight)
 
 
 @jit(fastmath=FASTMATH)
@@ -349,7 +351,7 @@ def _train_epoch(
     weights,
     norms,
     data_losses,
-    trimmed_losses,
+    losses_without_largest,
     progress,
     row_norms,
     row_stats,
@@ -428,6 +430,9 @@ def _train_epoch(
                 output_grad[n_features] += g
             if sparse:
                 n_touched = touch_row(X, row, batch, marks, touched, n_touched)
+        # The batch check leaves a rise that one row makes to the row check once
+        # that judges rows, from before this batch on.
+        rows_judged = judges_rows(row_stats)  # row check
         if not check_ordinary_rows(loss, row_stats, threshold, row_losses[:m]):
             n_culprits += check_rows(
                 loss,
@@ -477,13 +482,12 @@ def _train_epoch(
         norm = math.sqrt(norm)
         losses[batch] = objective
         data_losses[batch] = data_loss
-        # Once rows are judged, the batch check judges the others too.
-        trimmed_losses[batch] = (
+        losses_without_largest[batch] = (
             _loss_without_largest(
                 row_losses[:m], largest, loss_sum, weight, sample_weight, order, start
             )
-            if judges_rows(row_stats)
-            else data_loss
+            if rows_judged
+            else math.nan
         )  # row check
         weights[batch] = weight
         norms[batch] = norm

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..spikes import loss_without_largest_row
+from ..spikes import _loss_without_largest_row
 
 __all__ = ["PythonBatches"]
 
@@ -79,6 +79,9 @@ class PythonBatches:
                 raw = network.forward(Xb, self.workspace)
                 row_losses, grad_raw = loss_fn.loss_gradient(Y[rows], raw)
                 m = raw.shape[0]
+                # The batch check leaves a rise that one row makes to the row
+                # check once that judges rows, from before this batch on.
+                rows_judged = state.row_detector.ready
                 n_culprits = state.row_detector.check(
                     self.deviation_kernel,
                     row_losses,
@@ -98,17 +101,18 @@ class PythonBatches:
                     weight = float(swb.sum())
                     contributions = swb * row_losses
                     grad_raw *= (swb / (m * training.mean_weight))[:, np.newaxis]
-                loss_sum = float(contributions.sum())
+                # In float64, as the compiled runner: the loss without the largest
+                # row subtracts that row from the sum.
+                loss_sum = float(contributions.sum(dtype=np.float64))
                 data_loss = loss_sum / weight if weight > 0 else 0.0
-                # Once rows are judged, the batch check judges the others too.
-                trimmed_loss = data_loss
-                if state.row_detector.ready:
-                    largest = int(np.argmax(contributions))
-                    trimmed_loss = loss_without_largest_row(
+                loss_without_largest = math.nan
+                if rows_judged:
+                    at = int(np.argmax(contributions))
+                    loss_without_largest = _loss_without_largest_row(
                         loss_sum,
                         weight,
-                        float(contributions[largest]),
-                        1.0 if sw is None else float(swb[largest]),
+                        float(contributions[at]),
+                        1.0 if sw is None else float(swb[at]),
                     )
                 # The batch's share of the objective's weight; 1 for equal weights.
                 scale = weight / (m * training.mean_weight)
@@ -135,7 +139,7 @@ class PythonBatches:
                     b,
                     objective,
                     data_loss * config.loss_scale,
-                    trimmed_loss * config.loss_scale,
+                    loss_without_largest * config.loss_scale,
                     grad_norm,
                     order,
                     m,

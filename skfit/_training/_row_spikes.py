@@ -241,6 +241,13 @@ class RowSpikeDetector:
         )
 
 
+@jit(inline=True)
+def judges_rows(stats):
+    """Whether the warm-up of the check of this state is over, so that rows may
+    be flagged."""
+    return stats[_READY] != 0.0
+
+
 @jit
 def check_rows(
     kernel,
@@ -287,7 +294,7 @@ def check_rows(
     m = losses.shape[0]
     if m == 0:
         return 0
-    if stats[_READY] == 0.0:
+    if not judges_rows(stats):
         return _warm_up(kernel, stats, recent, losses, start, positions, out)
     culprit_loss, median_loss, high_loss, far_loss, ordinary, far_out, spread = (
         _cutoffs(kernel, stats, threshold)
@@ -309,13 +316,6 @@ def check_rows(
                 n_culprits += 1
     _follow(stats, spread, m, above_median, above_high)
     return n_culprits
-
-
-@jit(inline=True)
-def judges_rows(stats):
-    """Whether the warm-up of the check of this state is over, so that rows may
-    be flagged."""
-    return stats[_READY] != 0.0
 
 
 @jit(inline=True)
@@ -341,7 +341,7 @@ def check_ordinary_rows(kernel, stats, threshold, losses):
     m = losses.shape[0]
     if m == 0:
         return True
-    if stats[_READY] == 0.0:
+    if not judges_rows(stats):
         return False
     culprit_loss, median_loss, high_loss, far_loss, ordinary, far_out, spread = (
         _cutoffs(kernel, stats, threshold)

@@ -161,10 +161,9 @@ class SpikeWatch:
     objective: the penalty does not depend on the batch, and once the data loss
     has fallen below it, it would be a floor under every batch's objective that
     squeezes their ordinary spread, so that the batch of one hard row stood out.
-    Once the per-row check judges rows, a batch's loss is a spike only if it stands
-    out without its row of the largest loss too
-    (:func:`skfit.spikes.loss_without_largest_row`): the rise one row makes is
-    that check's to judge.
+    Once the per-row check judges rows, a batch's loss is a spike only if the loss
+    of its other rows stands out too (see :meth:`SpikeDetector.check`): the rise
+    one row makes is that check's to judge.
 
     Parameters
     ----------
@@ -199,21 +198,22 @@ class SpikeWatch:
         batch,
         objective,
         data_loss,
-        trimmed_loss,
+        loss_without_largest,
         grad_norm,
         order,
         m,
         culprits,
     ):
         """Check one batch, of the objective, data loss and data loss without its
-        largest row (the data loss while the per-row check warms up) given, whose
-        culprits are ``(positions, losses)``; return ``(is_spike, skip its
-        update)``."""
+        largest row (NaN while the per-row check warms up) given, whose culprits
+        are ``(positions, losses)``; return ``(is_spike, skip its update)``."""
         detector = self.state.spike_detector
         loss = data_loss if math.isfinite(objective) else objective
         finite_grad = math.isfinite(grad_norm)
         # A non-finite gradient is a spike whatever the loss: checked as infinite.
-        batch_spike = detector.check(loss if finite_grad else math.inf, m, trimmed_loss)
+        batch_spike = detector.check(
+            loss if finite_grad else math.inf, m, loss_without_largest
+        )
         if not (batch_spike or len(culprits[0])):
             self.policy.clean_batch()
             return False, False
@@ -235,7 +235,7 @@ class SpikeWatch:
         order,
         objectives,
         data_losses,
-        trimmed_losses,
+        losses_without_largest,
         grad_norms,
         sizes,
         culprits,
@@ -248,7 +248,7 @@ class SpikeWatch:
         losses = np.where(np.isfinite(objectives), data_losses, objectives)
         finite_grads = np.isfinite(grad_norms)
         spikes, baselines = self.state.spike_detector.check_run(
-            np.where(finite_grads, losses, np.inf), sizes, trimmed_losses
+            np.where(finite_grads, losses, np.inf), sizes, losses_without_largest
         )
         positions, culprit_losses = culprits
         # The batch of each culprit, counted from first_batch.
