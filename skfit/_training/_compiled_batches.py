@@ -317,14 +317,17 @@ def _loss_without_largest(
     batch's row losses, which are in cache."""
     if sample_weight.shape[0] == 0:
         return _compiled_loss_without_largest_row(loss_sum, weight, largest, 1.0)
-    largest = largest_weight = 0.0
+    largest_contribution = largest_weight = 0.0
     for i in range(row_losses.shape[0]):
         position = start + i
         row_weight = sample_weight[order[position] if order.shape[0] else position]
-        if row_weight * row_losses[i] > largest:
-            largest = row_weight * row_losses[i]
+        contribution = row_weight * row_losses[i]
+        if contribution > largest_contribution:
+            largest_contribution = contribution
             largest_weight = row_weight
-    return _compiled_loss_without_largest_row(loss_sum, weight, largest, largest_weight)
+    return _compiled_loss_without_largest_row(
+        loss_sum, weight, largest_contribution, largest_weight
+    )
 
 
 @jit(fastmath=FASTMATH)
