@@ -1052,6 +1052,70 @@ def test_warning_counts_the_spikes_that_named_rows():
     assert "2 held rows whose own loss stood out" in str(warning.message)
 
 
+def spike_warning(caught):
+    (warning,) = [w for w in caught if issubclass(w.category, LossSpikeWarning)]
+    return str(warning.message)
+
+
+def named_rows(estimator):
+    return np.unique(
+        np.concatenate([s.sample_indices for s in estimator.spikes_ if s.n_culprits])
+    )
+
+
+def test_warning_says_when_the_rows_named_lie_in_the_long_tail_of_norms():
+    # Clean targets on log-normal features, with the defaults: the rows named are
+    # far out in feature space, fitted last while the weights settle.
+    X, y = heavy_tailed(3, task="regression")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = GDRegressor(random_state=3).fit(X, y)
+    norms = np.linalg.norm(X, axis=1)
+    median, high = np.quantile(norms, [0.5, 1.0 - HIGH_SHARE])
+    named = named_rows(est)
+    n_long = np.count_nonzero(norms[named] > high)
+    assert 2 * n_long > named.size
+    message = spike_warning(caught)
+    assert f"{n_long} of the {named.size} rows named are among the 2% " in message
+    assert f"98th percentile is {high / median:.3g} times their median" in message
+    assert "QuantileTransformer" in message
+
+
+def test_warning_says_nothing_of_norms_without_a_long_tail():
+    # Flipped labels on features inflated 30 times: the rows named are the
+    # longest, but the data's norms have no long tail.
+    X, y, bad = planted("classification", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = GDClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    assert set(named_rows(est)) <= set(bad)
+    message = spike_warning(caught)
+    assert "suspect_rows" in message and "long tail" not in message
+
+
+@pytest.mark.parametrize(
+    "tail, named_share, has_note",
+    [(True, 1.0, True), (True, 0.6, True), (True, 0.5, False), (False, 1.0, False)],
+)
+def test_long_tail_note_needs_a_long_tail_and_most_rows_named_in_it(
+    tail, named_share, has_note
+):
+    rng = np.random.default_rng(0)
+    norms = rng.lognormal(sigma=2.0 if tail else 0.1, size=1000)
+    detector = RowSpikeDetector(6.0)
+    detector.learn_norms(norms)
+    order = np.argsort(norms)
+    n_long = round(10 * named_share)
+    watch = SpikeWatch(
+        mock.Mock(row_detector=detector), mock.Mock(), [slice(0, 1000)], norms
+    )
+    watch.named_rows = set(np.r_[order[-n_long:], order[: 10 - n_long]].tolist())
+    note = watch.long_tail_note()
+    assert bool(note) is has_note
+    if has_note:
+        assert f" {n_long} of the 10 rows named" in note
+
+
 # ------------------------------------------------------------------ units and hooks
 def test_culprit_losses_are_in_the_units_of_the_targets():
     # Regression trains on standardised targets: the same fit on targets a

@@ -84,7 +84,7 @@ class Training:
         ]
         policy = POLICIES[config.spike_policy](state)
         self.watch = SpikeWatch(
-            state, policy, self.batches, data.X.shape[0], config.loss_scale
+            state, policy, self.batches, self.row_norms, config.loss_scale
         )
         #: On CSR rows a linear model's update moves only the weights of the
         #: features in the batch, their penalty scaled by these (one per feature).

@@ -166,6 +166,12 @@ class RowSpikeDetector:
         """Whether the warm-up is over, so that rows may be flagged."""
         return judges_rows(self.stats)
 
+    @property
+    def norm_quantiles(self):
+        """The median and 98th percentile of the training rows' norms learnt so
+        far; zeros before any."""
+        return float(self.stats[_NORM_MEDIAN]), float(self.stats[_NORM_HIGH])
+
     def learn_norms(self, norms):
         """Fold the norms of a training call's rows into the norms' statistics.
 

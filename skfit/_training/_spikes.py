@@ -22,6 +22,9 @@ SKIP_LIMIT = 10
 #: Under spike_policy='rollback', more rollbacks than this without an epoch free of
 #: spikes in between stop training with stop_reason_='spike'.
 ROLLBACK_LIMIT = 5
+#: Rows' norms whose 98th percentile is at least this many times their median have
+#: a long tail (standardised log-normal features: 14; the digits: 2.1).
+LONG_TAIL = 5.0
 
 
 class SpikePolicy:
@@ -60,15 +63,16 @@ class SpikePolicy:
         """Whether repeated spikes end training (``stop_reason_ == 'spike'``)."""
         return False
 
-    def summarize(self, n_spikes, n_named, worst):
+    def summarize(self, n_spikes, n_named, worst, note=""):
         """Report the spikes of a call, ``n_named`` of which named culprit rows,
-        ``worst`` the one of the largest ratio."""
+        ``worst`` the one of the largest ratio; ``note`` says more of the rows
+        named, or is empty."""
 
 
 class WarnPolicy(SpikePolicy):
     """Train on; one warning per call sums the spikes up."""
 
-    def summarize(self, n_spikes, n_named, worst):
+    def summarize(self, n_spikes, n_named, worst, note=""):
         named = (
             f"; {n_named} held rows whose own loss stood out, which "
             "skfit.suspect_rows(estimator) ranks"
@@ -79,7 +83,7 @@ class WarnPolicy(SpikePolicy):
             f"{n_spikes} loss spike(s) in this call (spikes_ lists them with their "
             f"rows{named}); the worst at epoch {worst.epoch}, batch {worst.batch}: "
             f"{_describe_spike(worst)}. A learning rate that overcorrects, or bad "
-            "rows in the data, cause spikes; spike_policy sets what to do.",
+            f"rows in the data, cause spikes; spike_policy sets what to do.{note}",
             LossSpikeWarning,
         )
 
@@ -173,23 +177,27 @@ class SpikeWatch:
         What to do about a spike.
     batches : list of slice
         The batches' positions in an epoch's order of rows.
-    n_rows : int
-        The number of rows of the X passed in, for the dtype of row numbers.
+    row_norms : ndarray of shape (n_rows,)
+        The norm of the features of each row of the X passed in: its length sets
+        the dtype of row numbers, and the norms tell whether the rows named lie in
+        the long tail of the norms.
     loss_scale : float, default=1.0
         Turns the row losses training computes into the user's units (see
         ``TrainingConfig.loss_scale``), for the culprits' records.
     """
 
-    def __init__(self, state, policy, batches, n_rows, loss_scale=1.0):
+    def __init__(self, state, policy, batches, row_norms, loss_scale=1.0):
         self.state = state
         self.policy = policy
         self.batches = batches
+        self.row_norms = row_norms
         self.loss_scale = loss_scale
         self.batch_starts = np.array([rows.start for rows in batches])
         # int32 row numbers halve the size of spike records wherever they fit.
-        self.index_dtype = np.int32 if n_rows < 2**31 else np.int64
+        self.index_dtype = np.int32 if len(row_norms) < 2**31 else np.int64
         self.n_spikes = 0
         self.n_named = 0
+        self.named_rows = set()
         self.worst = None
 
     def check(
@@ -302,7 +310,9 @@ class SpikeWatch:
             n_culprits=len(positions),
         )
         self.n_spikes += 1
-        self.n_named += bool(spike.n_culprits)
+        if spike.n_culprits:
+            self.n_named += 1
+            self.named_rows.update(sample_indices.tolist())
         if len(self.state.spikes) < SPIKE_RECORD_CAP:
             self.state.spikes.append(spike)
         if self.worst is None or not spike.ratio <= self.worst.ratio:
@@ -312,4 +322,31 @@ class SpikeWatch:
     def summarize(self):
         """The policy's report of this call's spikes, if there were any."""
         if self.worst is not None:
-            self.policy.summarize(self.n_spikes, self.n_named, self.worst)
+            self.policy.summarize(
+                self.n_spikes, self.n_named, self.worst, self.long_tail_note()
+            )
+
+    def long_tail_note(self):
+        """A sentence on the rows named when most of them lie in the long tail of
+        the rows' norms, beyond their 98th percentile; empty otherwise.
+
+        On features with long tails the rows far out in feature space are fitted
+        last, and may be named while the weights settle though they are clean:
+        the warning says so, with what shortens the tails.
+        """
+        median, high = self.state.row_detector.norm_quantiles
+        if not self.named_rows or not high >= LONG_TAIL * median > 0.0:
+            return ""
+        named = self.row_norms[np.fromiter(self.named_rows, dtype=np.intp)]
+        n_long = int(np.count_nonzero(named > high))
+        if 2 * n_long <= named.size:
+            return ""
+        return (
+            f" {n_long} of the {named.size} rows named are among the 2% farthest "
+            "out in feature space, in data whose rows' norms have a long tail "
+            f"(their 98th percentile is {high / median:.3g} times their median): "
+            "such a row pulls the weights hardest and is fitted last, so clean "
+            "ones may be named while the weights settle. A transform that shortens "
+            "the tails (QuantileTransformer, a logarithm) helps both the model and "
+            "the check."
+        )
