@@ -400,7 +400,6 @@ def test_one_hard_row_does_not_make_its_batch_a_spike(seed):
     assert fit().spikes_ == []
     with judged_whole():
         whole = fit().spikes_
-    # (Epoch 3, batch 34 for seed 5; epoch 12, batch 88 for seed 7.)
     assert [s.n_culprits for s in whole] == [0]
     assert 1.5 < whole[0].ratio < 2.5
 
@@ -1064,20 +1063,21 @@ def named_rows(estimator):
     )
 
 
-def test_warning_says_when_the_rows_named_lie_in_the_long_tail_of_norms():
+@pytest.mark.parametrize("to_X", [np.asarray, sparse.csr_matrix])
+def test_warning_says_when_the_rows_named_lie_in_the_long_tail_of_norms(to_X):
     # Clean targets on log-normal features, with the defaults: the rows named are
     # far out in feature space, fitted last while the weights settle.
     X, y = heavy_tailed(3, task="regression")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est = GDRegressor(random_state=3).fit(X, y)
+        est = GDRegressor(random_state=3).fit(to_X(X), y)
     norms = np.linalg.norm(X, axis=1)
     median, high = np.quantile(norms, [0.5, 1.0 - HIGH_SHARE])
     named = named_rows(est)
     n_long = np.count_nonzero(norms[named] > high)
     assert 2 * n_long > named.size
     message = spike_warning(caught)
-    assert f"{n_long} of the {named.size} rows named are among the 2% " in message
+    assert f"{n_long} of the {named.size} distinct rows named are among " in message
     assert f"98th percentile is {high / median:.3g} times their median" in message
     assert "QuantileTransformer" in message
 
@@ -1095,26 +1095,28 @@ def test_warning_says_nothing_of_norms_without_a_long_tail():
 
 
 @pytest.mark.parametrize(
-    "tail, named_share, has_note",
-    [(True, 1.0, True), (True, 0.6, True), (True, 0.5, False), (False, 1.0, False)],
+    "tail, named_long, has_note",
+    [(5.0, 10, True), (5.0, 6, True), (5.0, 5, False), (4.9, 10, False)],
 )
 def test_long_tail_note_needs_a_long_tail_and_most_rows_named_in_it(
-    tail, named_share, has_note
+    tail, named_long, has_note
 ):
-    rng = np.random.default_rng(0)
-    norms = rng.lognormal(sigma=2.0 if tail else 0.1, size=1000)
+    # Norms of median 1 and 98th percentile ``tail``, the longest ten twice that:
+    # ten rows are named, ``named_long`` of them among the longest.
+    norms = np.r_[np.full(900, 1.0), np.full(90, tail), np.full(10, 2.0 * tail)]
+    assert np.quantile(norms, [0.5, 1.0 - HIGH_SHARE]).tolist() == [1.0, tail]
     detector = RowSpikeDetector(6.0)
     detector.learn_norms(norms)
-    order = np.argsort(norms)
-    n_long = round(10 * named_share)
     watch = SpikeWatch(
         mock.Mock(row_detector=detector), mock.Mock(), [slice(0, 1000)], norms
     )
-    watch.named_rows = set(np.r_[order[-n_long:], order[: 10 - n_long]].tolist())
+    watch.named_rows[990 : 990 + named_long] = True
+    watch.named_rows[: 10 - named_long] = True
     note = watch.long_tail_note()
     assert bool(note) is has_note
     if has_note:
-        assert f" {n_long} of the 10 rows named" in note
+        assert f" {named_long} of the 10 distinct rows named" in note
+        assert f"98th percentile is {tail:.3g} times their median" in note
 
 
 # ------------------------------------------------------------------ units and hooks

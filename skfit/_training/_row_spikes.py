@@ -169,7 +169,8 @@ class RowSpikeDetector:
     @property
     def norm_quantiles(self):
         """The median and 98th percentile of the training rows' norms learnt so
-        far; zeros before any."""
+        far, averaged over training calls by their rows (see :meth:`learn_norms`);
+        zeros before any."""
         return float(self.stats[_NORM_MEDIAN]), float(self.stats[_NORM_HIGH])
 
     def learn_norms(self, norms):

@@ -63,27 +63,28 @@ class SpikePolicy:
         """Whether repeated spikes end training (``stop_reason_ == 'spike'``)."""
         return False
 
-    def summarize(self, n_spikes, n_named, worst, note=""):
-        """Report the spikes of a call, ``n_named`` of which named culprit rows,
-        ``worst`` the one of the largest ratio; ``note`` says more of the rows
-        named, or is empty."""
+    def summarize(self, watch):
+        """Report the spikes of a call, which ``watch`` (a :class:`SpikeWatch`)
+        counted."""
 
 
 class WarnPolicy(SpikePolicy):
     """Train on; one warning per call sums the spikes up."""
 
-    def summarize(self, n_spikes, n_named, worst, note=""):
+    def summarize(self, watch):
         named = (
-            f"; {n_named} held rows whose own loss stood out, which "
+            f"; {watch.n_named} held rows whose own loss stood out, which "
             "skfit.suspect_rows(estimator) ranks"
-            if n_named
+            if watch.n_named
             else ""
         )
+        worst = watch.worst
         warn_at_user(
-            f"{n_spikes} loss spike(s) in this call (spikes_ lists them with their "
-            f"rows{named}); the worst at epoch {worst.epoch}, batch {worst.batch}: "
-            f"{_describe_spike(worst)}. A learning rate that overcorrects, or bad "
-            f"rows in the data, cause spikes; spike_policy sets what to do.{note}",
+            f"{watch.n_spikes} loss spike(s) in this call (spikes_ lists them with "
+            f"their rows{named}); the worst at epoch {worst.epoch}, batch "
+            f"{worst.batch}: {_describe_spike(worst)}. A learning rate that "
+            "overcorrects, or bad rows in the data, cause spikes; spike_policy sets "
+            f"what to do.{watch.long_tail_note()}",
             LossSpikeWarning,
         )
 
@@ -197,7 +198,8 @@ class SpikeWatch:
         self.index_dtype = np.int32 if len(row_norms) < 2**31 else np.int64
         self.n_spikes = 0
         self.n_named = 0
-        self.named_rows = set()
+        # Which rows were named, by row number, for the warning's long-tail note.
+        self.named_rows = np.zeros(len(row_norms), dtype=bool)
         self.worst = None
 
     def check(
@@ -312,7 +314,7 @@ class SpikeWatch:
         self.n_spikes += 1
         if spike.n_culprits:
             self.n_named += 1
-            self.named_rows.update(sample_indices.tolist())
+            self.named_rows[sample_indices] = True
         if len(self.state.spikes) < SPIKE_RECORD_CAP:
             self.state.spikes.append(spike)
         if self.worst is None or not spike.ratio <= self.worst.ratio:
@@ -322,31 +324,32 @@ class SpikeWatch:
     def summarize(self):
         """The policy's report of this call's spikes, if there were any."""
         if self.worst is not None:
-            self.policy.summarize(
-                self.n_spikes, self.n_named, self.worst, self.long_tail_note()
-            )
+            self.policy.summarize(self)
 
     def long_tail_note(self):
         """A sentence on the rows named when most of them lie in the long tail of
         the rows' norms, beyond their 98th percentile; empty otherwise.
 
         On features with long tails the rows far out in feature space are fitted
-        last, and may be named while the weights settle though they are clean:
-        the warning says so, with what shortens the tails.
+        last, and clean ones may be named while the weights settle, as bad ones
+        are: the warning says which rows to tell apart, and what shortens the
+        tails.
         """
         median, high = self.state.row_detector.norm_quantiles
-        if not self.named_rows or not high >= LONG_TAIL * median > 0.0:
+        # Written so that a median or percentile that is not a number fails it.
+        if not high >= LONG_TAIL * median > 0.0:
             return ""
-        named = self.row_norms[np.fromiter(self.named_rows, dtype=np.intp)]
-        n_long = int(np.count_nonzero(named > high))
-        if 2 * n_long <= named.size:
+        n_named = int(np.count_nonzero(self.named_rows))
+        n_long = int(np.count_nonzero(self.named_rows & (self.row_norms > high)))
+        if 2 * n_long <= n_named:
             return ""
         return (
-            f" {n_long} of the {named.size} rows named are among the 2% farthest "
-            "out in feature space, in data whose rows' norms have a long tail "
-            f"(their 98th percentile is {high / median:.3g} times their median): "
-            "such a row pulls the weights hardest and is fitted last, so clean "
-            "ones may be named while the weights settle. A transform that shortens "
+            f" {n_long} of the {n_named} distinct rows named are among the 2% "
+            "farthest out in feature space, in data whose rows' norms have a long "
+            f"tail (their 98th percentile is {high / median:.3g} times their "
+            "median): such a row pulls the weights hardest and is fitted last, so "
+            "clean ones may be named while the weights settle, as well as bad ones "
+            "(skfit.suspect_rows(estimator) ranks them). A transform that shortens "
             "the tails (QuantileTransformer, a logarithm) helps both the model and "
             "the check."
         )
