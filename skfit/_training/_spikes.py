@@ -332,8 +332,7 @@ class SpikeWatch:
 
         On features with long tails the rows far out in feature space are fitted
         last, and clean ones may be named while the weights settle, as bad ones
-        are: the warning says which rows to tell apart, and what shortens the
-        tails.
+        are: the warning says which rows the user has to tell apart.
         """
         median, high = self.state.row_detector.norm_quantiles
         # Written so that a median or percentile that is not a number fails it.
@@ -348,8 +347,7 @@ class SpikeWatch:
             "farthest out in feature space, in data whose rows' norms have a long "
             f"tail (their 98th percentile is {high / median:.3g} times their "
             "median): such a row pulls the weights hardest and is fitted last, so "
-            "clean ones may be named while the weights settle, as well as bad ones "
-            "(skfit.suspect_rows(estimator) ranks them). A transform that shortens "
-            "the tails (QuantileTransformer, a logarithm) helps both the model and "
-            "the check."
+            "clean ones may be named while the weights settle (less often as "
+            "training goes on), as well as bad ones: check the rows "
+            "skfit.suspect_rows(estimator) ranks."
         )
